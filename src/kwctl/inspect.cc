@@ -1,0 +1,198 @@
+// kwctl inspect: show the Kubewarden metadata embedded in a policy module, either as a
+// human-readable report or (-o yaml) as YAML that tools can parse.
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kwctl/commands.h"
+#include "policy/metadata.h"
+
+namespace kw::kwctl {
+namespace {
+
+struct InspectFlags {
+  std::string uri;
+  std::string output;
+  bool show_signatures = false;
+  // Accepted so upstream invocations keep working; they only matter for registry sources.
+  std::string sources_path;
+  std::string docker_config_json_path;
+};
+
+constexpr std::string_view kFileScheme = "file://";
+
+// The local path named by `uri`, which is a plain path or a file:// URI.
+Result<std::string> localPath(const std::string& uri) {
+  if (uri.rfind(kFileScheme, 0) == 0) return uri.substr(kFileScheme.size());
+  if (uri.find("://") != std::string::npos) {
+    return makeError(fmt::format("cannot inspect '{}': only local files are supported for now",
+                                 uri));
+  }
+  return uri;
+}
+
+Result<std::string> readPolicy(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return makeError(fmt::format("cannot read policy '{}': it is a directory", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(fmt::format("cannot read policy '{}': {}", path, std::strerror(errno)));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return makeError(fmt::format("cannot read policy '{}'", path));
+  return bytes;
+}
+
+// Multi-line values continue under the value column instead of at the left margin.
+std::string indentContinuation(const std::string& value, size_t column) {
+  std::string out;
+  for (char c : value) {
+    out += c;
+    if (c == '\n') out.append(column, ' ');
+  }
+  return out;
+}
+
+void printTable(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& rows) {
+  size_t width = 0;
+  for (const auto& [label, value] : rows) width = std::max(width, label.size());
+  for (const auto& [label, value] : rows) {
+    out << label << std::string(width - label.size() + 1, ' ')
+        << indentContinuation(value, width + 1) << "\n";
+  }
+}
+
+void printReport(std::ostream& out, const policy::Metadata& m) {
+  // The well-known annotations shown as details, with their labels, in upstream's order.
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kDetails{{
+      {policy::kAnnotationTitle, "title:"},
+      {policy::kAnnotationDescription, "description:"},
+      {policy::kAnnotationAuthor, "author:"},
+      {policy::kAnnotationUrl, "url:"},
+      {policy::kAnnotationSource, "source:"},
+      {policy::kAnnotationLicense, "license:"},
+  }};
+  std::map<std::string, std::string> others = m.annotations;
+
+  std::vector<std::pair<std::string, std::string>> details;
+  for (const auto& [key, label] : kDetails) {
+    auto it = others.find(std::string(key));
+    if (it == others.end()) continue;
+    details.emplace_back(label, it->second);
+    others.erase(it);
+  }
+  details.emplace_back("mutating:", m.mutating ? "true" : "false");
+  details.emplace_back("background audit support:", m.backgroundAudit ? "true" : "false");
+  details.emplace_back("context aware:", m.contextAwareResources.empty() ? "false" : "true");
+  details.emplace_back("execution mode:", std::string(policy::toString(m.executionMode)));
+  // The protocol version is a waPC notion; other modes always record "Unknown".
+  if (m.executionMode == policy::ExecutionMode::KubewardenWapc) {
+    details.emplace_back("protocol version:", std::string(policy::toString(m.protocolVersion)));
+  }
+  if (m.minimumKubewardenVersion) {
+    details.emplace_back("minimum kubewarden version:", *m.minimumKubewardenVersion);
+  }
+  out << "Details\n";
+  printTable(out, details);
+
+  std::optional<std::string> usage;
+  if (auto it = others.find(std::string(policy::kAnnotationUsage)); it != others.end()) {
+    usage = it->second;
+    others.erase(it);
+  }
+  if (!others.empty()) {
+    out << "\nAnnotations\n";
+    printTable(out, {others.begin(), others.end()});
+  }
+
+  out << "\nRules\n```yaml\n" << policy::rulesToYaml(m.rules) << "```\n";
+
+  if (!m.contextAwareResources.empty()) {
+    out << "\nContext aware resources\n"
+        << "Warning: at evaluation time this policy reads the following Kubernetes resources "
+           "from the cluster.\nIt can only do so when access is granted (e.g. `kwctl run "
+           "--allow-context-aware`, or the contextAwareResources of the policy resource):\n";
+    for (const auto& r : m.contextAwareResources) {
+      out << "- apiVersion: " << r.apiVersion << ", kind: " << r.kind << "\n";
+    }
+  }
+
+  if (usage) {
+    out << "\nUsage\n" << *usage;
+    if (usage->empty() || usage->back() != '\n') out << "\n";
+  }
+}
+
+int inspect(const InspectFlags& flags) {
+  if (!flags.output.empty() && flags.output != "yaml") {
+    return fail(fmt::format("invalid output format '{}': the only supported format is 'yaml'",
+                            flags.output));
+  }
+  auto path = localPath(flags.uri);
+  if (!path) return fail(path.error().message);
+  auto bytes = readPolicy(*path);
+  if (!bytes) return fail(bytes.error().message);
+
+  auto metadata = policy::readMetadata(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+  if (!metadata) {
+    return fail(fmt::format("cannot read the metadata of '{}': {}", flags.uri,
+                            metadata.error().message));
+  }
+  if (!metadata->has_value()) {
+    // Without metadata this is just a wasm module, not an annotated Kubewarden policy.
+    return fail(fmt::format("No Kubewarden metadata found inside of '{}'. Policies can be "
+                            "annotated with the `kwctl annotate` command.",
+                            flags.uri));
+  }
+  const policy::Metadata& m = **metadata;
+
+  // Signatures live next to the policy in an OCI registry; a local file has none to show.
+  const std::string no_signatures = fmt::format(
+      "No sigstore signatures: '{}' is a local file, signatures are only available for policies "
+      "in an OCI registry",
+      flags.uri);
+  if (flags.output == "yaml") {
+    std::cout << policy::metadataToYaml(m);
+    // stdout must stay parseable YAML, so the note goes to stderr.
+    if (flags.show_signatures) std::cerr << no_signatures << "\n";
+  } else {
+    printReport(std::cout, m);
+    if (flags.show_signatures) std::cout << "\nSigstore signatures\n" << no_signatures << "\n";
+  }
+  std::cout.flush();
+  return 0;
+}
+
+}  // namespace
+
+void addInspectCommand(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("inspect", "Show the metadata of a Kubewarden policy");
+  auto flags = std::make_shared<InspectFlags>();
+  cmd->add_option("uri", flags->uri, "Policy to inspect: a local path or a file:// URI")
+      ->required();
+  cmd->add_option("-o,--output", flags->output, "Output format: yaml (default: human readable)");
+  cmd->add_flag("--show-signatures", flags->show_signatures,
+                "Also show the sigstore signatures of the policy");
+  cmd->add_option("--sources-path", flags->sources_path,
+                  "YAML file holding source information (ignored for local files)");
+  cmd->add_option("--docker-config-json-path", flags->docker_config_json_path,
+                  "Path to a Docker config.json (ignored for local files)");
+  cmd->callback([flags, &exit_code] { exit_code = inspect(*flags); });
+}
+
+}  // namespace kw::kwctl

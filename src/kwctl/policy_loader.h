@@ -1,0 +1,46 @@
+// What `run` and `bench` share: their common flags, reading the policy, the settings and the
+// request, and choosing the execution mode (metadata first, then -e, then detection).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "admission/admission_response.h"
+#include "host/default_dispatcher.h"
+#include "policy/evaluator.h"
+
+namespace kw::kwctl {
+
+struct RunFlags {
+  std::string uri;
+  std::string request_path;
+  std::string settings_json;
+  std::string settings_path;
+  std::string execution_mode;
+  bool raw = false;
+  double timeout_seconds = 0;  // 0: no deadline, as upstream kwctl
+  uint64_t memory_limit_mib = 256;
+};
+
+void addRunFlags(CLI::App& cmd, RunFlags& flags);
+
+// Everything needed to evaluate: the evaluator, the policy, and the request.
+struct Prepared {
+  std::shared_ptr<wasm::Engine> engine;
+  std::unique_ptr<host::DefaultDispatcher> dispatcher;
+  std::unique_ptr<policy::Evaluator> evaluator;
+  policy::PolicyConfig config;
+  std::string request_json;
+  admission::Json request;
+  std::string uid;
+};
+
+Result<std::unique_ptr<Prepared>> prepare(const RunFlags& flags);
+
+// A file's bytes; "-" reads stdin. `file://` is stripped.
+Result<std::string> readInput(const std::string& path);
+std::string localPath(const std::string& uri);
+
+}  // namespace kw::kwctl

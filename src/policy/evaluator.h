@@ -1,0 +1,91 @@
+// Evaluates Kubewarden policies. A PolicyModule is one compiled wasm module with its metadata,
+// shared by every policy id that uses it; a PolicyConfig is one policy id's view of a module
+// (settings, mode). Every evaluation runs on a fresh instance unless a Session is passed,
+// which `kwctl bench --reuse-instance` uses for comparison.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "admission/admission_response.h"
+#include "kw/host/dispatcher.h"
+#include "kw/wasm/engine.h"
+#include "policy/metadata.h"
+
+namespace kw::wapc {
+class WapcInstance;
+}
+
+namespace kw::policy {
+
+struct PolicyModule {
+  std::string digest;  // sha256 of the module as given (before any rewriting)
+  wasm::CompiledModulePtr compiled;
+  std::optional<Metadata> metadata;
+};
+using PolicyModulePtr = std::shared_ptr<const PolicyModule>;
+
+// Reads metadata, compiles (with the engine's memory cap) and fingerprints a module.
+Result<PolicyModulePtr> loadModule(wasm::Engine& engine, std::span<const uint8_t> bytes);
+
+struct PolicyConfig {
+  std::string id;
+  PolicyModulePtr module;
+  ExecutionMode mode = ExecutionMode::KubewardenWapc;
+  bool raw = false;                  // policyType: raw (or --raw)
+  std::string settings_json = "{}";  // a JSON object, serialised once
+};
+
+struct Request {
+  std::string_view json;  // AdmissionRequest JSON, or any JSON for raw policies
+  std::string uid;
+  // Optional DOM of the same JSON; parsed on demand (only mutations need it) when absent.
+  const admission::Json* parsed = nullptr;
+};
+
+struct SettingsValidation {
+  bool valid = false;
+  std::optional<std::string> message;
+};
+
+// One reused guest instance, for measuring what a fresh instance costs.
+class Session {
+ public:
+  ~Session();
+  Session(Session&&) noexcept;
+
+ private:
+  friend class Evaluator;
+  Session();
+  std::unique_ptr<wapc::WapcInstance> instance_;
+};
+
+class Evaluator {
+ public:
+  // timeout: per evaluation (instantiation included); nullopt disables the deadline.
+  Evaluator(std::shared_ptr<wasm::Engine> engine, host::Dispatcher* dispatcher,
+            std::optional<std::chrono::nanoseconds> timeout);
+
+  // Never fails: runtime errors become a 500 rejection, as upstream.
+  admission::OrderedJson validate(const PolicyConfig& policy, const Request& request,
+                                  Session* reuse = nullptr) const;
+  SettingsValidation validateSettings(const PolicyConfig& policy) const;
+  // The guest's answer to protocol_version (waPC only), e.g. "v1".
+  Result<std::string> protocolVersion(const PolicyConfig& policy) const;
+  Result<Session> openSession(const PolicyConfig& policy) const;
+
+  wasm::Engine& engine() const { return *engine_; }
+
+ private:
+  Result<std::string> invokeWapc(const PolicyConfig& policy, std::string_view operation,
+                                 std::string_view payload, Session* reuse) const;
+  std::chrono::steady_clock::time_point deadline() const;
+
+  std::shared_ptr<wasm::Engine> engine_;
+  host::Dispatcher* dispatcher_;
+  std::optional<std::chrono::nanoseconds> timeout_;
+};
+
+}  // namespace kw::policy

@@ -1,0 +1,247 @@
+#include "wasm/binary/module_binary.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace kw::wasm::binary {
+namespace {
+
+constexpr uint8_t kMagic[8] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+constexpr uint8_t kCustom = 0, kImport = 2, kMemory = 5, kExport = 7;
+
+// A cursor over untrusted bytes: every read is bounds-checked and sets `bad` instead of reading
+// past the end, so a truncated module yields an error rather than undefined behaviour.
+struct Reader {
+  std::span<const uint8_t> b;
+  size_t pos = 0;
+  bool bad = false;
+
+  bool atEnd() const { return pos >= b.size(); }
+  uint8_t byte() {
+    if (pos >= b.size()) { bad = true; return 0; }
+    return b[pos++];
+  }
+  uint64_t leb() {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t v = byte();
+      if (bad) return 0;
+      result |= uint64_t(v & 0x7f) << shift;
+      if (!(v & 0x80)) return result;
+    }
+    bad = true;
+    return 0;
+  }
+  std::string name() {
+    uint64_t len = leb();
+    if (bad || len > b.size() - pos) { bad = true; return {}; }
+    std::string s(reinterpret_cast<const char*>(b.data() + pos), len);
+    pos += len;
+    return s;
+  }
+  void skip(uint64_t n) {
+    if (n > b.size() - pos) { bad = true; return; }
+    pos += n;
+  }
+};
+
+struct Section {
+  uint8_t id;
+  size_t header_start;  // offset of the id byte
+  size_t body_start;
+  size_t body_end;
+};
+
+void putLeb(Bytes& out, uint64_t v) {
+  do {
+    uint8_t byte = v & 0x7f;
+    v >>= 7;
+    if (v) byte |= 0x80;
+    out.push_back(byte);
+  } while (v);
+}
+
+Result<std::vector<Section>> sections(std::span<const uint8_t> bytes) {
+  if (!isWasm(bytes)) return makeError("not a WebAssembly module (bad magic or version)");
+  Reader r{bytes, 8};
+  std::vector<Section> out;
+  while (!r.atEnd()) {
+    Section s;
+    s.header_start = r.pos;
+    s.id = r.byte();
+    uint64_t size = r.leb();
+    if (r.bad || size > bytes.size() - r.pos) {
+      return makeError(fmt::format("malformed wasm: section at offset {} overruns the module",
+                                   s.header_start));
+    }
+    s.body_start = r.pos;
+    s.body_end = r.pos + size;
+    r.pos = s.body_end;
+    out.push_back(s);
+  }
+  return out;
+}
+
+// Reads limits; returns {flags, min, max?} and leaves r after them.
+MemoryLimits readLimits(Reader& r) {
+  MemoryLimits l;
+  uint8_t flags = r.byte();
+  l.min_pages = r.leb();
+  if (flags & 1) l.max_pages = r.leb();
+  if (flags > 7) r.bad = true;
+  return l;
+}
+
+struct LimitsSpot {
+  size_t section_index;
+  size_t start, end;  // byte range of the limits inside the module
+  MemoryLimits limits;
+  uint8_t flags;
+};
+
+Result<std::optional<LimitsSpot>> findMemoryLimits(std::span<const uint8_t> bytes,
+                                                    const std::vector<Section>& secs) {
+  for (size_t i = 0; i < secs.size(); ++i) {
+    const Section& s = secs[i];
+    if (s.id != kImport && s.id != kMemory) continue;
+    Reader r{bytes.subspan(0, s.body_end), s.body_start};
+    uint64_t count = r.leb();
+    for (uint64_t n = 0; n < count && !r.bad; ++n) {
+      bool is_memory = true;
+      if (s.id == kImport) {
+        r.name();
+        r.name();
+        uint8_t kind = r.byte();
+        is_memory = kind == 2;
+        if (kind == 0) r.leb();
+        else if (kind == 1) { r.byte(); readLimits(r); }
+        else if (kind == 3) { r.byte(); r.byte(); }
+        if (!is_memory) continue;
+      }
+      LimitsSpot spot{i, r.pos, 0, {}, bytes[r.pos]};
+      spot.limits = readLimits(r);
+      spot.limits.imported = s.id == kImport;
+      spot.end = r.pos;
+      if (r.bad) break;
+      return std::optional<LimitsSpot>(spot);
+    }
+    if (r.bad) return makeError("malformed wasm: bad import or memory section");
+  }
+  return std::optional<LimitsSpot>();
+}
+
+// Rebuilds `bytes` with the byte range [start,end) inside section `sec` replaced.
+Bytes spliceSection(std::span<const uint8_t> bytes, const Section& sec, size_t start, size_t end,
+                    const Bytes& replacement) {
+  Bytes body(bytes.begin() + sec.body_start, bytes.begin() + start);
+  body.insert(body.end(), replacement.begin(), replacement.end());
+  body.insert(body.end(), bytes.begin() + end, bytes.begin() + sec.body_end);
+  Bytes out(bytes.begin(), bytes.begin() + sec.header_start);
+  out.push_back(sec.id);
+  putLeb(out, body.size());
+  out.insert(out.end(), body.begin(), body.end());
+  out.insert(out.end(), bytes.begin() + sec.body_end, bytes.end());
+  return out;
+}
+
+}  // namespace
+
+bool isWasm(std::span<const uint8_t> bytes) {
+  return bytes.size() >= 8 && std::memcmp(bytes.data(), kMagic, 8) == 0;
+}
+
+Result<ModuleInfo> parse(std::span<const uint8_t> bytes) {
+  auto secs = sections(bytes);
+  if (!secs) return secs.error();
+  ModuleInfo info;
+  for (const Section& s : *secs) {
+    Reader r{bytes.subspan(0, s.body_end), s.body_start};
+    if (s.id == kCustom) {
+      std::string name = r.name();
+      if (r.bad) return makeError("malformed wasm: bad custom section name");
+      info.custom_sections.emplace_back(
+          std::move(name), std::string(reinterpret_cast<const char*>(bytes.data() + r.pos),
+                                       s.body_end - r.pos));
+    } else if (s.id == kImport) {
+      uint64_t count = r.leb();
+      for (uint64_t n = 0; n < count && !r.bad; ++n) {
+        Import im{r.name(), r.name(), r.byte()};
+        if (im.kind == 0) r.leb();
+        else if (im.kind == 1) { r.byte(); readLimits(r); }
+        else if (im.kind == 2) { auto l = readLimits(r); l.imported = true; info.memory = l; }
+        else if (im.kind == 3) { r.byte(); r.byte(); }
+        else r.bad = true;
+        info.imports.push_back(std::move(im));
+      }
+    } else if (s.id == kMemory) {
+      uint64_t count = r.leb();
+      if (count > 0) info.memory = readLimits(r);
+    } else if (s.id == kExport) {
+      uint64_t count = r.leb();
+      for (uint64_t n = 0; n < count && !r.bad; ++n) {
+        Export ex{r.name(), r.byte()};
+        r.leb();
+        info.exports.push_back(std::move(ex));
+      }
+    }
+    if (r.bad) return makeError(fmt::format("malformed wasm: section {} is truncated", s.id));
+  }
+  return info;
+}
+
+std::optional<std::string> customSection(std::span<const uint8_t> bytes, std::string_view name) {
+  auto secs = sections(bytes);
+  if (!secs) return std::nullopt;
+  for (const Section& s : *secs) {
+    if (s.id != kCustom) continue;
+    Reader r{bytes.subspan(0, s.body_end), s.body_start};
+    if (r.name() != name || r.bad) continue;
+    return std::string(reinterpret_cast<const char*>(bytes.data() + r.pos), s.body_end - r.pos);
+  }
+  return std::nullopt;
+}
+
+Result<Bytes> withCustomSection(std::span<const uint8_t> bytes, std::string_view name,
+                                std::string_view payload) {
+  auto secs = sections(bytes);
+  if (!secs) return secs.error();
+  Bytes out(bytes.begin(), bytes.begin() + 8);
+  for (const Section& s : *secs) {
+    if (s.id == kCustom) {
+      Reader r{bytes.subspan(0, s.body_end), s.body_start};
+      if (r.name() == name) continue;
+    }
+    out.insert(out.end(), bytes.begin() + s.header_start, bytes.begin() + s.body_end);
+  }
+  Bytes body;
+  putLeb(body, name.size());
+  body.insert(body.end(), name.begin(), name.end());
+  body.insert(body.end(), payload.begin(), payload.end());
+  out.push_back(kCustom);
+  putLeb(out, body.size());
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+Result<Bytes> withMemoryCap(std::span<const uint8_t> bytes, uint64_t cap_pages) {
+  auto secs = sections(bytes);
+  if (!secs) return secs.error();
+  auto spot = findMemoryLimits(bytes, *secs);
+  if (!spot) return spot.error();
+  if (!spot->has_value()) return Bytes(bytes.begin(), bytes.end());
+  const LimitsSpot& s = **spot;
+  if (s.limits.min_pages > cap_pages) {
+    return makeError(fmt::format(
+        "the module needs at least {} memory pages ({} MiB), more than the {} MiB limit",
+        s.limits.min_pages, s.limits.min_pages / 16, cap_pages / 16));
+  }
+  uint64_t max = s.limits.max_pages ? std::min(*s.limits.max_pages, cap_pages) : cap_pages;
+  Bytes limits;
+  limits.push_back(uint8_t(s.flags | 1));
+  putLeb(limits, s.limits.min_pages);
+  putLeb(limits, max);
+  return spliceSection(bytes, (*secs)[s.section_index], s.start, s.end, limits);
+}
+
+}  // namespace kw::wasm::binary

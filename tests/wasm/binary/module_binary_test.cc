@@ -1,0 +1,86 @@
+#include "wasm/binary/module_binary.h"
+
+#include <gtest/gtest.h>
+
+#include "support/test_env.h"
+
+namespace kw::wasm::binary {
+namespace {
+
+const Bytes kEmpty = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+
+// (module (memory 2 8)) and (module (import "env" "memory" (memory 1)))
+const Bytes kDefinedMemory = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+                              0x05, 0x04, 0x01, 0x01, 0x02, 0x08};
+const Bytes kImportedMemory = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, 0x0f,
+                               0x01, 0x03, 'e',  'n',  'v',  0x06, 'm',  'e',  'm',  'o',
+                               'r',  'y',  0x02, 0x00, 0x01};
+
+TEST(ModuleBinary, RecognisesWasm) {
+  EXPECT_TRUE(isWasm(kEmpty));
+  EXPECT_FALSE(isWasm(Bytes{'h', 'i'}));
+  EXPECT_FALSE(parse(Bytes{1, 2, 3, 4, 5, 6, 7, 8}).ok());
+}
+
+TEST(ModuleBinary, CustomSectionRoundTrip) {
+  auto once = withCustomSection(kEmpty, "io.kubewarden.metadata", "{\"a\":1}");
+  ASSERT_TRUE(once.ok());
+  EXPECT_EQ(customSection(*once, "io.kubewarden.metadata"), "{\"a\":1}");
+  auto twice = withCustomSection(*once, "io.kubewarden.metadata", "{}");
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(customSection(*twice, "io.kubewarden.metadata"), "{}");
+  auto info = parse(*twice);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->custom_sections.size(), 1u) << "the old section is replaced, not kept";
+  EXPECT_FALSE(customSection(kEmpty, "io.kubewarden.metadata").has_value());
+}
+
+TEST(ModuleBinary, TruncatedSectionIsAnError) {
+  Bytes bad = kDefinedMemory;
+  bad[9] = 0x40;  // section size larger than what follows
+  auto r = parse(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("overruns"), std::string::npos);
+}
+
+TEST(ModuleBinary, CapsDefinedMemory) {
+  auto info = parse(kDefinedMemory);
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(info->memory);
+  EXPECT_EQ(info->memory->min_pages, 2u);
+  EXPECT_EQ(info->memory->max_pages, 8u);
+  auto capped = withMemoryCap(kDefinedMemory, 4);
+  ASSERT_TRUE(capped.ok());
+  auto after = parse(*capped);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->memory->max_pages, 4u);
+  auto loose = withMemoryCap(kDefinedMemory, 100);
+  EXPECT_EQ(parse(*loose)->memory->max_pages, 8u) << "a smaller declared maximum is kept";
+  auto refused = withMemoryCap(kDefinedMemory, 1);
+  ASSERT_FALSE(refused.ok());
+}
+
+TEST(ModuleBinary, CapsImportedMemoryAndAddsAMaximum) {
+  auto capped = withMemoryCap(kImportedMemory, 16);
+  ASSERT_TRUE(capped.ok());
+  auto info = parse(*capped);
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->imports.size(), 1u);
+  EXPECT_EQ(info->imports[0].module, "env");
+  EXPECT_TRUE(info->memory->imported);
+  EXPECT_EQ(info->memory->min_pages, 1u);
+  EXPECT_EQ(info->memory->max_pages, 16u);
+}
+
+TEST(ModuleBinary, ReadsRealPolicyImportsAndExports) {
+  auto bytes = test::readFile(test::testWasmDir() / "engine_probe.wasm");
+  auto info = parse(bytes);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->imports.size(), 3u);
+  bool has_spin = false;
+  for (auto& e : info->exports) has_spin |= e.name == "spin";
+  EXPECT_TRUE(has_spin);
+}
+
+}  // namespace
+}  // namespace kw::wasm::binary

@@ -1,0 +1,229 @@
+// The engine contract, checked on V8 with a probe guest: typed calls both ways, traps, the
+// deadline, the memory cap, bad pointers and sharing one compiled module across threads.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "kw/wasm/engine.h"
+#include "support/test_env.h"
+
+namespace kw::wasm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kNever = Clock::time_point::max();
+
+struct ProbeState {
+  int64_t last_i64 = 0;
+  std::string oob_read;
+  bool oob_ok = true;
+};
+
+ImportSet probeImports() {
+  ImportSet set;
+  set.add({"env", "host_i64", {{ValType::I64}, {ValType::I64}},
+           [](Caller& c, std::span<const Value> a) {
+             auto* s = static_cast<ProbeState*>(c.hostData());
+             s->last_i64 = a[0].i64;
+             // An out-of-bounds view must be refused, not crash.
+             s->oob_ok = c.read(0xFFFFFFF0ull, 64, s->oob_read);
+             return std::vector<Value>{Value::fromI64(a[0].i64 * 10)};
+           }});
+  set.add({"env", "host_f64", {{ValType::F64}, {ValType::F64}},
+           [](Caller&, std::span<const Value> a) {
+             return std::vector<Value>{Value::fromF64(a[0].f64 + 0.5)};
+           }});
+  set.add({"env", "host_fail", {{}, {}}, [](Caller& c, std::span<const Value>) {
+             c.fail(FailKind::HostError, "host refused");
+             return std::vector<Value>{};
+           }});
+  return set;
+}
+
+class V8EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bytes_ = test::readFile(test::testWasmDir() / "engine_probe.wasm");
+    ASSERT_FALSE(bytes_.empty());
+  }
+
+  InstancePtr make(Engine& engine, ProbeState* state) {
+    if (!module_) {
+      auto m = engine.compile(bytes_);
+      EXPECT_TRUE(m.ok()) << m.error().message;
+      module_ = *m;
+    }
+    InstanceOptions io{&imports_, state};
+    auto inst = engine.instantiate(module_, io);
+    EXPECT_TRUE(std::holds_alternative<InstancePtr>(inst));
+    return std::move(std::get<InstancePtr>(inst));
+  }
+
+  std::vector<uint8_t> bytes_;
+  ImportSet imports_ = probeImports();
+  CompiledModulePtr module_;
+};
+
+int32_t i32Of(const CallResult<std::vector<Value>>& r) {
+  return std::get<std::vector<Value>>(r).at(0).i32;
+}
+
+TEST_F(V8EngineTest, CallsExportsWithI32AndI64) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  Value a[2] = {Value::fromI32(40), Value::fromI32(2)};
+  EXPECT_EQ(i32Of(inst->call("add", a, kNever)), 42);
+  Value b[2] = {Value::fromI64(int64_t(1) << 40), Value::fromI64(5)};
+  auto r = inst->call("add64", b, kNever);
+  EXPECT_EQ(std::get<std::vector<Value>>(r).at(0).i64, (int64_t(1) << 40) + 5);
+}
+
+TEST_F(V8EngineTest, HostFunctionsReceiveTypedArgumentsAndState) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  Value x[1] = {Value::fromI64(int64_t(3) << 33)};
+  auto r = inst->call("call_host", x, kNever);
+  EXPECT_EQ(std::get<std::vector<Value>>(r).at(0).i64, (int64_t(3) << 33) * 10 + 1);
+  EXPECT_EQ(s.last_i64, int64_t(3) << 33);
+  EXPECT_FALSE(s.oob_ok) << "an out-of-bounds read must be refused";
+  Value f[1] = {Value::fromF64(1.25)};
+  auto rf = inst->call("call_host_f64", f, kNever);
+  EXPECT_DOUBLE_EQ(std::get<std::vector<Value>>(rf).at(0).f64, 3.5);
+}
+
+TEST_F(V8EngineTest, HostFailureEndsTheCallWithItsMessage) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  auto r = inst->call("call_fail", {}, kNever);
+  ASSERT_TRUE(std::holds_alternative<CallError>(r));
+  EXPECT_EQ(std::get<CallError>(r).kind, FailKind::HostError);
+  EXPECT_EQ(std::get<CallError>(r).message, "host refused");
+  Value a[2] = {Value::fromI32(1), Value::fromI32(2)};
+  EXPECT_EQ(i32Of(inst->call("add", a, kNever)), 3) << "the instance stays usable";
+}
+
+TEST_F(V8EngineTest, TrapsBecomeErrors) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  auto r = inst->call("trap", {}, kNever);
+  ASSERT_TRUE(std::holds_alternative<CallError>(r));
+  EXPECT_EQ(std::get<CallError>(r).kind, FailKind::Trap);
+  EXPECT_NE(std::get<CallError>(r).message.find("unreachable"), std::string::npos);
+
+  Value oob[1] = {Value::fromI32(int32_t(0xFFFFFFF0u))};
+  auto r2 = inst->call("read_at", oob, kNever);
+  ASSERT_TRUE(std::holds_alternative<CallError>(r2));
+  EXPECT_NE(std::get<CallError>(r2).message.find("out of bounds"), std::string::npos);
+
+  Value deep[1] = {Value::fromI32(10'000'000)};
+  auto r3 = inst->call("recurse", deep, kNever);
+  ASSERT_TRUE(std::holds_alternative<CallError>(r3));
+  EXPECT_EQ(std::get<CallError>(r3).kind, FailKind::Trap);
+}
+
+TEST_F(V8EngineTest, MissingExportIsNotFound) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  auto r = inst->call("nope", {}, kNever);
+  ASSERT_TRUE(std::holds_alternative<CallError>(r));
+  EXPECT_EQ(std::get<CallError>(r).kind, FailKind::NotFound);
+}
+
+TEST_F(V8EngineTest, DeadlineStopsAnEndlessLoopPromptly) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  auto t0 = Clock::now();
+  auto r = inst->call("spin", {}, t0 + std::chrono::milliseconds(50));
+  auto elapsed = Clock::now() - t0;
+  ASSERT_TRUE(std::holds_alternative<CallError>(r));
+  EXPECT_EQ(std::get<CallError>(r).kind, FailKind::Timeout);
+  EXPECT_EQ(std::get<CallError>(r).message, "guest code interrupted, execution deadline exceeded");
+  EXPECT_LT(elapsed, std::chrono::milliseconds(500));
+  // The termination must not leak into the next call on this isolate.
+  auto fresh = make(*engine, &s);
+  Value a[2] = {Value::fromI32(2), Value::fromI32(2)};
+  EXPECT_EQ(i32Of(fresh->call("add", a, Clock::now() + std::chrono::seconds(5))), 4);
+}
+
+TEST_F(V8EngineTest, MemoryGrowFailsInsideTheGuestAtTheCap) {
+  EngineOptions opts;
+  opts.max_memory_bytes = 4 << 20;  // 64 pages
+  auto engine = createV8Engine(opts);
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  int32_t start = i32Of(inst->call("pages", {}, kNever));
+  Value ok[1] = {Value::fromI32(64 - start)};
+  EXPECT_EQ(i32Of(inst->call("grow", ok, kNever)), start);
+  Value more[1] = {Value::fromI32(1)};
+  EXPECT_EQ(i32Of(inst->call("grow", more, kNever)), -1);
+}
+
+TEST_F(V8EngineTest, EachInstanceStartsClean) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  auto first = make(*engine, &s);
+  EXPECT_EQ(i32Of(first->call("bump", {}, kNever)), 1);
+  EXPECT_EQ(i32Of(first->call("bump", {}, kNever)), 2);
+  auto second = make(*engine, &s);
+  EXPECT_EQ(i32Of(second->call("bump", {}, kNever)), 1);
+}
+
+TEST_F(V8EngineTest, RefusesBytesThatAreNotWasm) {
+  auto engine = createV8Engine();
+  std::vector<uint8_t> junk = {'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0};
+  auto m = engine->compile(junk);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("not a WebAssembly module"), std::string::npos);
+  auto broken = bytes_;
+  broken.resize(broken.size() / 2);
+  auto m2 = engine->compile(broken);
+  ASSERT_FALSE(m2.ok());
+}
+
+TEST_F(V8EngineTest, MissingImportIsAnInstantiationError) {
+  auto engine = createV8Engine();
+  auto m = engine->compile(bytes_);
+  ASSERT_TRUE(m.ok());
+  ImportSet empty;
+  InstanceOptions io{&empty, nullptr};
+  auto inst = engine->instantiate(*m, io);
+  ASSERT_TRUE(std::holds_alternative<CallError>(inst));
+  EXPECT_EQ(std::get<CallError>(inst).kind, FailKind::Instantiate);
+  EXPECT_NE(std::get<CallError>(inst).message.find("host_i64"), std::string::npos);
+}
+
+TEST_F(V8EngineTest, OneCompiledModuleServesManyThreads) {
+  auto engine = createV8Engine();
+  auto m = engine->compile(bytes_);
+  ASSERT_TRUE(m.ok());
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        ProbeState s;
+        InstanceOptions io{&imports_, &s};
+        auto inst = engine->instantiate(*m, io);
+        if (!std::holds_alternative<InstancePtr>(inst)) return;
+        Value a[2] = {Value::fromI32(t), Value::fromI32(i)};
+        auto r = std::get<InstancePtr>(inst)->call("add", a, Clock::now() + std::chrono::seconds(5));
+        if (std::holds_alternative<std::vector<Value>>(r) &&
+            std::get<std::vector<Value>>(r).at(0).i32 == t + i) {
+          ++good;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good.load(), 800);
+}
+
+}  // namespace
+}  // namespace kw::wasm
