@@ -1,6 +1,7 @@
 // kwctl annotate: embed a policy's metadata.yml (plus its README as the usage annotation) into
 // the wasm module, in the custom section every Kubewarden component reads.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,8 +14,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "kwctl/commands.h"
 #include "policy/metadata.h"
@@ -40,7 +39,8 @@ Result<std::string> readText(const std::string& path, std::string_view what) {
     return makeError(fmt::format("cannot read {} '{}': it is a directory", what, path));
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {} '{}': {}", what, path, std::strerror(errno)));
+  if (!in)
+    return makeError(fmt::format("cannot read {} '{}': {}", what, path, std::strerror(errno)));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return makeError(fmt::format("cannot read {} '{}'", what, path));
   return text;
@@ -123,14 +123,14 @@ int annotate(const AnnotateFlags& flags) {
   }
 
   if (auto valid = policy::validate(metadata); !valid) {
-    return fail(fmt::format("invalid metadata in '{}': {}", flags.metadata_path,
-                            valid.error().message));
+    return fail(
+        fmt::format("invalid metadata in '{}': {}", flags.metadata_path, valid.error().message));
   }
 
   auto annotated = policy::writeMetadata(wasm, metadata);
   if (!annotated) {
-    return fail(fmt::format("cannot annotate '{}': {}", flags.wasm_path,
-                            annotated.error().message));
+    return fail(
+        fmt::format("cannot annotate '{}': {}", flags.wasm_path, annotated.error().message));
   }
   if (auto written = writeAtomically(flags.output_path, *annotated); !written) {
     return fail(written.error().message);

@@ -73,7 +73,7 @@ double percentile(const std::vector<double>& sorted, double q) {
 
 int runBench(const BenchFlags& f) {
   if (f.threads == 0) return fail("--threads must be at least 1");
-  auto prepared = prepare(f.run);
+  auto prepared = prepare(f.run, wasm::CompileTier::Optimized);
   if (!prepared) return fail(prepared.error().message);
   const Prepared& p = **prepared;
   auto settings = p.evaluator->validateSettings(p.config);

@@ -1,5 +1,7 @@
 // kwctl inspect: show the Kubewarden metadata embedded in a policy module, either as a
 // human-readable report or (-o yaml) as YAML that tools can parse.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -15,8 +17,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "kwctl/commands.h"
 #include "policy/metadata.h"
@@ -39,8 +39,8 @@ constexpr std::string_view kFileScheme = "file://";
 Result<std::string> localPath(const std::string& uri) {
   if (uri.rfind(kFileScheme, 0) == 0) return uri.substr(kFileScheme.size());
   if (uri.find("://") != std::string::npos) {
-    return makeError(fmt::format("cannot inspect '{}': only local files are supported for now",
-                                 uri));
+    return makeError(
+        fmt::format("cannot inspect '{}': only local files are supported for now", uri));
   }
   return uri;
 }
@@ -60,7 +60,10 @@ Result<std::string> readPolicy(const std::string& path) {
 // Multi-line values continue under the value column instead of at the left margin.
 std::string indentContinuation(const std::string& value, size_t column) {
   std::string out;
-  for (char c : value) {
+  // A trailing newline (YAML `|` blocks end with one) would only add a blank row.
+  std::string_view text = value;
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  for (char c : text) {
     out += c;
     if (c == '\n') out.append(column, ' ');
   }
@@ -123,9 +126,9 @@ void printReport(std::ostream& out, const policy::Metadata& m) {
 
   if (!m.contextAwareResources.empty()) {
     out << "\nContext aware resources\n"
-        << "Warning: at evaluation time this policy reads the following Kubernetes resources "
-           "from the cluster.\nIt can only do so when access is granted (e.g. `kwctl run "
-           "--allow-context-aware`, or the contextAwareResources of the policy resource):\n";
+        << "Warning: this policy reads the following Kubernetes resources from the cluster.\n"
+           "It is only allowed to when granted access, e.g. with `kwctl run "
+           "--allow-context-aware`:\n";
     for (const auto& r : m.contextAwareResources) {
       out << "- apiVersion: " << r.apiVersion << ", kind: " << r.kind << "\n";
     }
@@ -147,17 +150,18 @@ int inspect(const InspectFlags& flags) {
   auto bytes = readPolicy(*path);
   if (!bytes) return fail(bytes.error().message);
 
-  auto metadata = policy::readMetadata(std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+  auto metadata = policy::readMetadata(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
   if (!metadata) {
-    return fail(fmt::format("cannot read the metadata of '{}': {}", flags.uri,
-                            metadata.error().message));
+    return fail(
+        fmt::format("cannot read the metadata of '{}': {}", flags.uri, metadata.error().message));
   }
   if (!metadata->has_value()) {
     // Without metadata this is just a wasm module, not an annotated Kubewarden policy.
-    return fail(fmt::format("No Kubewarden metadata found inside of '{}'. Policies can be "
-                            "annotated with the `kwctl annotate` command.",
-                            flags.uri));
+    return fail(
+        fmt::format("No Kubewarden metadata found inside of '{}'. Policies can be "
+                    "annotated with the `kwctl annotate` command.",
+                    flags.uri));
   }
   const policy::Metadata& m = **metadata;
 

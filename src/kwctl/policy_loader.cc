@@ -112,7 +112,7 @@ void addRunFlags(CLI::App& cmd, RunFlags& f) {
                  "Maximum linear memory of the policy, in MiB");
 }
 
-Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f) {
+Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f, wasm::CompileTier tier) {
   auto p = std::make_unique<Prepared>();
   auto wasm = readInput(f.uri);
   if (!wasm) return wasm.error();
@@ -131,6 +131,7 @@ Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f) {
 
   wasm::EngineOptions options;
   options.max_memory_bytes = f.memory_limit_mib << 20;
+  options.tier = tier;
   p->engine = wasm::createV8Engine(options);
   auto module = policy::loadModule(*p->engine, bytes);
   if (!module) return module.error();

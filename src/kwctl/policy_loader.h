@@ -37,7 +37,8 @@ struct Prepared {
   std::string uid;
 };
 
-Result<std::unique_ptr<Prepared>> prepare(const RunFlags& flags);
+// `tier`: run compiles for a quick single evaluation; bench for steady-state speed.
+Result<std::unique_ptr<Prepared>> prepare(const RunFlags& flags, wasm::CompileTier tier);
 
 // A file's bytes; "-" reads stdin. `file://` is stripped.
 Result<std::string> readInput(const std::string& path);

@@ -8,7 +8,7 @@ namespace kw::kwctl {
 namespace {
 
 int runPolicy(const RunFlags& flags) {
-  auto prepared = prepare(flags);
+  auto prepared = prepare(flags, wasm::CompileTier::Fast);
   if (!prepared) return fail(prepared.error().message);
   Prepared& p = **prepared;
 

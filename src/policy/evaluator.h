@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,12 +14,15 @@
 #include "kw/host/dispatcher.h"
 #include "kw/wasm/engine.h"
 #include "policy/metadata.h"
+#include "policy/mode_runtime.h"
 
 namespace kw::wapc {
 class WapcInstance;
 }
 
 namespace kw::policy {
+
+class WapcRuntime;
 
 struct PolicyModule {
   std::string digest;  // sha256 of the module as given (before any rewriting)
@@ -77,13 +81,16 @@ class Evaluator {
   Result<Session> openSession(const PolicyConfig& policy) const;
 
   wasm::Engine& engine() const { return *engine_; }
+  // Installs (or replaces) the runtime for an execution mode.
+  void setRuntime(ExecutionMode mode, std::shared_ptr<const ModeRuntime> runtime);
 
  private:
-  Result<std::string> invokeWapc(const PolicyConfig& policy, std::string_view operation,
-                                 std::string_view payload, Session* reuse) const;
-  std::chrono::steady_clock::time_point deadline() const;
+  Invocation invocation() const;
+  const ModeRuntime* runtimeFor(ExecutionMode mode) const;
 
   std::shared_ptr<wasm::Engine> engine_;
+  std::shared_ptr<const WapcRuntime> wapc_;
+  std::map<ExecutionMode, std::shared_ptr<const ModeRuntime>> runtimes_;
   host::Dispatcher* dispatcher_;
   std::optional<std::chrono::nanoseconds> timeout_;
 };

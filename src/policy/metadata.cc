@@ -64,8 +64,7 @@ std::string choices(const std::array<std::pair<E, std::string_view>, N>& table) 
   return out;
 }
 
-constexpr std::array<std::string_view, 5> kOperations{"CREATE", "UPDATE", "DELETE", "CONNECT",
-                                                      "*"};
+constexpr std::array<std::string_view, 5> kOperations{"CREATE", "UPDATE", "DELETE", "CONNECT", "*"};
 
 // ---------------------------------------------------------------------------------------------
 // Decoding. Both JSON and YAML are first turned into a nlohmann::json tree so there is a single
@@ -80,7 +79,9 @@ struct DecodeError {
   throw DecodeError{fmt::format("{}: {}", path, what)};
 }
 
-std::string typeName(const json& v) { return v.is_null() ? "null" : std::string(v.type_name()); }
+std::string typeName(const json& v) {
+  return v.is_null() ? "null" : std::string(v.type_name());
+}
 
 // The value under `key`, or nullptr when the key is absent. Absent and null are treated alike
 // for optional fields, so `annotations:` with nothing after it in YAML means "no annotations".
@@ -120,7 +121,8 @@ std::vector<std::string> asStringList(const json& v, const std::string& path) {
   requireArray(v, path);
   std::vector<std::string> out;
   out.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(asString(v[i], fmt::format("{}[{}]", path, i)));
+  for (size_t i = 0; i < v.size(); ++i)
+    out.push_back(asString(v[i], fmt::format("{}[{}]", path, i)));
   return out;
 }
 
@@ -129,7 +131,8 @@ E asEnum(const json& v, const std::string& path,
          const std::array<std::pair<E, std::string_view>, N>& table) {
   std::string s = asString(v, path);
   auto e = valueOf(table, s);
-  if (!e) decodeFail(path, fmt::format("unknown value '{}' (expected one of: {})", s, choices(table)));
+  if (!e)
+    decodeFail(path, fmt::format("unknown value '{}' (expected one of: {})", s, choices(table)));
   return *e;
 }
 
@@ -168,7 +171,8 @@ Metadata decode(const json& root) {
   }
 
   m.mutating = asBool(required(root, "mutating", "mutating"), "mutating");
-  if (const json* v = member(root, "backgroundAudit")) m.backgroundAudit = asBool(*v, "backgroundAudit");
+  if (const json* v = member(root, "backgroundAudit"))
+    m.backgroundAudit = asBool(*v, "backgroundAudit");
 
   if (const json* v = member(root, "contextAwareResources")) {
     requireArray(*v, "contextAwareResources");
@@ -177,7 +181,8 @@ Metadata decode(const json& root) {
       const json& item = (*v)[i];
       requireObject(item, path);
       ContextAwareResource r;
-      r.apiVersion = asString(required(item, "apiVersion", path + ".apiVersion"), path + ".apiVersion");
+      r.apiVersion =
+          asString(required(item, "apiVersion", path + ".apiVersion"), path + ".apiVersion");
       r.kind = asString(required(item, "kind", path + ".kind"), path + ".kind");
       m.contextAwareResources.insert(std::move(r));
     }
@@ -239,7 +244,10 @@ json yamlToJson(const YAML::Node& node) {
 bool isSpecialUnicodeBreak(std::string_view s, size_t i, size_t* len) {
   // U+0085, U+2028, U+2029 are line breaks to YAML 1.1 parsers; U+FEFF is a byte-order mark.
   auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  if (i + 1 < s.size() && at(i) == 0xC2 && at(i + 1) == 0x85) { *len = 2; return true; }
+  if (i + 1 < s.size() && at(i) == 0xC2 && at(i + 1) == 0x85) {
+    *len = 2;
+    return true;
+  }
   if (i + 2 < s.size() && at(i) == 0xE2 && at(i + 1) == 0x80 &&
       (at(i + 2) == 0xA8 || at(i + 2) == 0xA9)) {
     *len = 3;
@@ -308,14 +316,26 @@ std::string doubleQuoted(std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
-        if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02X}", c);
-        else out += static_cast<char>(c);
+        if (c < 0x20 || c == 0x7f)
+          out += fmt::format("\\x{:02X}", c);
+        else
+          out += static_cast<char>(c);
     }
   }
   out += '"';
@@ -338,7 +358,9 @@ bool literalSafe(std::string_view s) {
   return !hasSpecialUnicode(s);
 }
 
-std::string pad(int n) { return std::string(static_cast<size_t>(n), ' '); }
+std::string pad(int n) {
+  return std::string(static_cast<size_t>(n), ' ');
+}
 
 std::string keyText(std::string_view key) {
   return plainSafe(key) ? std::string(key) : doubleQuoted(key);
@@ -411,8 +433,8 @@ void checkResources(std::vector<std::string>& problems, const std::string& path,
     problems.push_back(path + ": must not be empty");
     return;
   }
-  std::set<std::string> with_wildcard_sub;   // "x" for each "x/*"
-  std::set<std::string> sub_with_wildcard;   // "y" for each "*/y"
+  std::set<std::string> with_wildcard_sub;  // "x" for each "x/*"
+  std::set<std::string> sub_with_wildcard;  // "y" for each "*/y"
   bool double_wildcard = false, single_wildcard = false, plain_resource = false;
   for (size_t i = 0; i < resources.size(); ++i) {
     const std::string& r = resources[i];
@@ -445,8 +467,9 @@ void checkResources(std::vector<std::string>& problems, const std::string& path,
     problems.push_back(path + ": '*/*' must be the only resource when it is used");
   }
   if (single_wildcard && plain_resource) {
-    problems.push_back(path + ": '*' cannot be combined with other resources unless they name a "
-                              "subresource (e.g. 'pods/status')");
+    problems.push_back(path +
+                       ": '*' cannot be combined with other resources unless they name a "
+                       "subresource (e.g. 'pods/status')");
   }
 }
 
@@ -479,9 +502,15 @@ bool allDotParts(std::string_view s, F&& ok) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string_view toString(ExecutionMode mode) { return nameOf(kExecutionModes, mode); }
-std::string_view toString(PolicyType type) { return nameOf(kPolicyTypes, type); }
-std::string_view toString(ProtocolVersion v) { return nameOf(kProtocolVersions, v); }
+std::string_view toString(ExecutionMode mode) {
+  return nameOf(kExecutionModes, mode);
+}
+std::string_view toString(PolicyType type) {
+  return nameOf(kPolicyTypes, type);
+}
+std::string_view toString(ProtocolVersion v) {
+  return nameOf(kProtocolVersions, v);
+}
 
 std::optional<ExecutionMode> executionModeFromString(std::string_view s) {
   return valueOf(kExecutionModes, s);
@@ -599,14 +628,16 @@ bool isSemver(std::string_view v) {
   std::string_view core = rest.substr(0, dash);
 
   int parts = 0;
-  if (!allDotParts(core, [&](std::string_view p) { ++parts; return isNumericIdentifier(p); })) {
+  if (!allDotParts(core, [&](std::string_view p) {
+        ++parts;
+        return isNumericIdentifier(p);
+      })) {
     return false;
   }
   if (parts != 3) return false;
-  if (dash != rest.npos &&
-      !allDotParts(pre, [](std::string_view p) {
-        bool numeric = !p.empty() && std::all_of(p.begin(), p.end(),
-                                                 [](char c) { return c >= '0' && c <= '9'; });
+  if (dash != rest.npos && !allDotParts(pre, [](std::string_view p) {
+        bool numeric = !p.empty() &&
+                       std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
         return numeric ? isNumericIdentifier(p) : isAlnumIdentifier(p);
       })) {
     return false;
@@ -638,7 +669,8 @@ Status validate(const Metadata& m) {
   size_t index = 0;
   for (const auto& r : m.contextAwareResources) {
     if (r.apiVersion.empty()) {
-      problems.push_back(fmt::format("contextAwareResources[{}].apiVersion: must not be empty", index));
+      problems.push_back(
+          fmt::format("contextAwareResources[{}].apiVersion: must not be empty", index));
     }
     if (r.kind.empty()) {
       problems.push_back(fmt::format("contextAwareResources[{}].kind: must not be empty", index));
@@ -648,8 +680,9 @@ Status validate(const Metadata& m) {
 
   if (m.executionMode == ExecutionMode::KubewardenWapc &&
       m.protocolVersion == ProtocolVersion::Unknown) {
-    problems.push_back("protocolVersion: kubewarden-wapc policies must declare a valid protocol "
-                       "version (v1)");
+    problems.push_back(
+        "protocolVersion: kubewarden-wapc policies must declare a valid protocol "
+        "version (v1)");
   }
   if (m.minimumKubewardenVersion && !isSemver(*m.minimumKubewardenVersion)) {
     problems.push_back(fmt::format(

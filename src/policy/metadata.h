@@ -97,7 +97,6 @@ bool isSemver(std::string_view version);
 // when the bytes are not wasm or the section does not decode.
 Result<std::optional<Metadata>> readMetadata(std::span<const uint8_t> wasm);
 // A copy of the module whose metadata section (any previous one is dropped) holds `metadata`.
-Result<std::vector<uint8_t>> writeMetadata(std::span<const uint8_t> wasm,
-                                           const Metadata& metadata);
+Result<std::vector<uint8_t>> writeMetadata(std::span<const uint8_t> wasm, const Metadata& metadata);
 
 }  // namespace kw::policy

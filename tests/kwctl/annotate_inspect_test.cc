@@ -41,9 +41,13 @@ annotations:
 
 const char* kReadme = "# e2e-policy\n\nRejects nothing.\n\n```yaml\nkey: value\n```\n";
 
-std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string quote(const fs::path& p) {
+  return "'" + p.string() + "'";
+}
 
-std::string kwctl() { return quote(test::binDir() / "kwctl"); }
+std::string kwctl() {
+  return quote(test::binDir() / "kwctl");
+}
 
 void writeFile(const fs::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
@@ -51,7 +55,8 @@ void writeFile(const fs::path& p, const std::string& text) {
 
 void writeFile(const fs::path& p, const std::vector<uint8_t>& bytes) {
   std::ofstream(p, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 class AnnotateInspect : public ::testing::Test {
@@ -117,8 +122,8 @@ TEST_F(AnnotateInspect, AnnotatedModuleInspectsAsYaml) {
   EXPECT_EQ(*from_yaml, **in_module);
 
   // file:// URIs name the same file.
-  auto via_uri =
-      test::runCommand(kwctl() + " inspect -o yaml " + quote("file://" + (dir_ / "annotated.wasm").string()));
+  auto via_uri = test::runCommand(kwctl() + " inspect -o yaml " +
+                                  quote("file://" + (dir_ / "annotated.wasm").string()));
   EXPECT_EQ(via_uri.status, 0);
   EXPECT_EQ(via_uri.out, shown.out);
 }
@@ -171,25 +176,25 @@ TEST_F(AnnotateInspect, InspectsUpstreamAnnotatedPolicy) {
 
 TEST_F(AnnotateInspect, AnnotateErrorsAreOneLine) {
   // Missing input module.
-  auto missing = test::runCommand(kwctl() + " annotate " + quote(dir_ / "nope.wasm") + " -m " +
-                                  quote(dir_ / "metadata.yml") + " -o " +
-                                  quote(dir_ / "out.wasm") + " 2>&1");
+  auto missing =
+      test::runCommand(kwctl() + " annotate " + quote(dir_ / "nope.wasm") + " -m " +
+                       quote(dir_ / "metadata.yml") + " -o " + quote(dir_ / "out.wasm") + " 2>&1");
   EXPECT_NE(missing.status, 0);
   EXPECT_NE(missing.out.find("Error:"), std::string::npos) << missing.out;
   EXPECT_NE(missing.out.find("nope.wasm"), std::string::npos) << missing.out;
 
   // Not a wasm module.
-  auto not_wasm = test::runCommand(kwctl() + " annotate " + quote(dir_ / "README.md") + " -m " +
-                                   quote(dir_ / "metadata.yml") + " -o " +
-                                   quote(dir_ / "out.wasm") + " 2>&1");
+  auto not_wasm =
+      test::runCommand(kwctl() + " annotate " + quote(dir_ / "README.md") + " -m " +
+                       quote(dir_ / "metadata.yml") + " -o " + quote(dir_ / "out.wasm") + " 2>&1");
   EXPECT_NE(not_wasm.status, 0);
   EXPECT_NE(not_wasm.out.find("Error:"), std::string::npos) << not_wasm.out;
   EXPECT_NE(not_wasm.out.find("not a WebAssembly module"), std::string::npos) << not_wasm.out;
 
   // Missing metadata file.
-  auto no_metadata = test::runCommand(kwctl() + " annotate " + quote(dir_ / "policy.wasm") +
-                                      " -m " + quote(dir_ / "absent.yml") + " -o " +
-                                      quote(dir_ / "out.wasm") + " 2>&1");
+  auto no_metadata =
+      test::runCommand(kwctl() + " annotate " + quote(dir_ / "policy.wasm") + " -m " +
+                       quote(dir_ / "absent.yml") + " -o " + quote(dir_ / "out.wasm") + " 2>&1");
   EXPECT_NE(no_metadata.status, 0);
   EXPECT_NE(no_metadata.out.find("Error:"), std::string::npos) << no_metadata.out;
 
@@ -197,9 +202,9 @@ TEST_F(AnnotateInspect, AnnotateErrorsAreOneLine) {
   writeFile(dir_ / "bad.yml",
             std::string("rules:\n- apiGroups: [\"\"]\n  apiVersions: [v1]\n  resources: [pods]\n"
                         "  operations: [CREATE, PATCH]\nmutating: false\n"));
-  auto invalid = test::runCommand(kwctl() + " annotate " + quote(dir_ / "policy.wasm") + " -m " +
-                                  quote(dir_ / "bad.yml") + " -o " + quote(dir_ / "out.wasm") +
-                                  " 2>&1");
+  auto invalid =
+      test::runCommand(kwctl() + " annotate " + quote(dir_ / "policy.wasm") + " -m " +
+                       quote(dir_ / "bad.yml") + " -o " + quote(dir_ / "out.wasm") + " 2>&1");
   EXPECT_NE(invalid.status, 0);
   EXPECT_NE(invalid.out.find("Error:"), std::string::npos) << invalid.out;
   EXPECT_NE(invalid.out.find("rules[0].operations[1]"), std::string::npos) << invalid.out;
@@ -223,9 +228,10 @@ TEST_F(AnnotateInspect, InspectErrors) {
   EXPECT_NE(unannotated.out.find("No Kubewarden metadata found"), std::string::npos)
       << unannotated.out;
 
-  auto remote = test::runCommand(kwctl() +
-                                 " inspect registry://ghcr.io/kubewarden/policies/safe-labels:v0.1.0"
-                                 " 2>&1");
+  auto remote =
+      test::runCommand(kwctl() +
+                       " inspect registry://ghcr.io/kubewarden/policies/safe-labels:v0.1.0"
+                       " 2>&1");
   EXPECT_NE(remote.status, 0);
   EXPECT_NE(remote.out.find("only local files are supported for now"), std::string::npos)
       << remote.out;

@@ -14,7 +14,9 @@ namespace {
 // The smallest valid module: magic and version, no sections.
 const std::vector<uint8_t> kEmptyModule = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
 
-Rule podRule() { return Rule{{""}, {"v1"}, {"pods"}, {"CREATE"}}; }
+Rule podRule() {
+  return Rule{{""}, {"v1"}, {"pods"}, {"CREATE"}};
+}
 
 Metadata validMetadata() {
   Metadata m;
@@ -48,8 +50,8 @@ TEST(MetadataEnums, RoundTripTheirSpellings) {
 TEST(MetadataJson, ParsesUpstreamShape) {
   auto m = metadataFromJson(R"({
     "protocolVersion": "v1",
-    "rules": [{"apiGroups": ["", "apps"], "apiVersions": ["v1"], "resources": ["pods", "deployments"],
-               "operations": ["CREATE", "UPDATE"]}],
+    "rules": [{"apiGroups": ["", "apps"], "apiVersions": ["v1"],
+               "resources": ["pods", "deployments"], "operations": ["CREATE", "UPDATE"]}],
     "annotations": {"io.kubewarden.policy.title": "demo", "io.kubewarden.policy.author": "me"},
     "mutating": true,
     "backgroundAudit": false,
@@ -200,8 +202,8 @@ TEST(MetadataYaml, ReportsErrors) {
 TEST(MetadataYaml, RoundTripsAwkwardStrings) {
   Metadata m = validMetadata();
   m.rules.push_back(Rule{{"*"}, {"*"}, {"*/*"}, {"*"}});
-  m.rules.push_back(Rule{{"apps", "batch"}, {"v1", "v1beta1"}, {"pods/*", "*/status"},
-                         {"DELETE", "CONNECT"}});
+  m.rules.push_back(
+      Rule{{"apps", "batch"}, {"v1", "v1beta1"}, {"pods/*", "*/status"}, {"DELETE", "CONNECT"}});
   m.rules.push_back(Rule{{}, {}, {}, {}});
   m.mutating = true;
   m.backgroundAudit = false;
@@ -213,7 +215,7 @@ TEST(MetadataYaml, RoundTripsAwkwardStrings) {
       "", "*", "true", "False", "yes", "no", "on", "null", "~", "1", "1.0", "0x1F", "1e3", "-1",
       ".5", ".inf", "2024-01-15", "- item", "? key", "key: value", "a #comment", "#hash",
       "'single'", "\"double\"", "back\\slash", "&anchor", "!tag", "%percent", "@at", "`tick",
-      "{flow}", "[list]", "trailing ", " leading", "tab\there", "ctrl\x01" "char", "carriage\r\n",
+      "{flow}", "[list]", "trailing ", " leading", "tab\there", "ctrl\x01\x7f", "carriage\r\n",
       "caf\xc3\xa9 \xe2\x9c\x93", "line\xe2\x80\xa8sep", "ends with colon:", "=", "<<",
       "plain text with spaces",
       // Multi-line texts, as usage annotations are: every chomping case and indentation.
@@ -276,8 +278,7 @@ TEST(MetadataValidate, RuleListsMustNotBeEmpty) {
   for (int f = 0; f < 4; ++f) {
     Metadata m = validMetadata();
     Rule& r = m.rules[0];
-    std::vector<std::string>* lists[] = {&r.apiGroups, &r.apiVersions, &r.resources,
-                                         &r.operations};
+    std::vector<std::string>* lists[] = {&r.apiGroups, &r.apiVersions, &r.resources, &r.operations};
     lists[f]->clear();
     std::string msg = failure(m);
     EXPECT_NE(msg.find(std::string("rules[0].") + fields[f] + ": must not be empty"),
@@ -450,7 +451,8 @@ TEST(MetadataWasm, RejectsNonWasmAndBadPayloads) {
 
 TEST(MetadataWasm, ReadsUpstreamAnnotatedPolicy) {
   if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
-  auto bytes = test::readFile(test::sharedDir() / "fixtures/policies/wapc/safe-labels-annotated.wasm");
+  auto bytes =
+      test::readFile(test::sharedDir() / "fixtures/policies/wapc/safe-labels-annotated.wasm");
   ASSERT_FALSE(bytes.empty());
   auto m = readMetadata(bytes);
   ASSERT_TRUE(m.ok()) << m.error().message;

@@ -142,7 +142,14 @@ struct InstanceOptions {
   uint32_t imported_memory_min_pages = 2;
 };
 
+// How modules are compiled. Optimized compiles everything with the optimising compiler up
+// front (slow to load, fastest per call: servers and benchmarks). Fast starts with a baseline
+// compiler and optimises hot functions in the background (one-shot runs such as kwctl run).
+// The engine is process-wide, so the first engine created decides for the process.
+enum class CompileTier { Optimized, Fast };
+
 struct EngineOptions {
+  CompileTier tier = CompileTier::Optimized;
   // Cap on each instance's linear memory. Enforced by rewriting the module's declared maximum,
   // so memory.grow fails inside the guest once reached.
   uint64_t max_memory_bytes = 256ull << 20;

@@ -145,6 +145,23 @@ Bytes spliceSection(std::span<const uint8_t> bytes, const Section& sec, size_t s
   return out;
 }
 
+void putName(Bytes& out, std::string_view s) {
+  putLeb(out, s.size());
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+void putSection(Bytes& out, uint8_t id, const Bytes& body) {
+  out.push_back(id);
+  putLeb(out, body.size());
+  out.insert(out.end(), body.begin(), body.end());
+}
+
+// The order of the non-custom sections in a module (data count sits before code).
+int sectionRank(uint8_t id) {
+  static const int kRank[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
+  return id < 13 ? kRank[id] : 99;
+}
+
 }  // namespace
 
 bool isWasm(std::span<const uint8_t> bytes) {
@@ -242,6 +259,62 @@ Result<Bytes> withMemoryCap(std::span<const uint8_t> bytes, uint64_t cap_pages) 
   putLeb(limits, s.limits.min_pages);
   putLeb(limits, max);
   return spliceSection(bytes, (*secs)[s.section_index], s.start, s.end, limits);
+}
+
+}  // namespace kw::wasm::binary
+
+namespace kw::wasm::binary {
+
+Result<Bytes> withImportedMemory(std::span<const uint8_t> bytes, std::string_view module,
+                                 std::string_view name) {
+  auto secs = sections(bytes);
+  if (!secs) return secs.error();
+  auto spot = findMemoryLimits(bytes, *secs);
+  if (!spot) return spot.error();
+  if (!spot->has_value() || (*spot)->limits.imported) return Bytes(bytes.begin(), bytes.end());
+  const LimitsSpot& mem = **spot;
+  const Section& memory_section = (*secs)[mem.section_index];
+  Reader count_reader{bytes.subspan(0, memory_section.body_end), memory_section.body_start};
+  if (count_reader.leb() != 1) return makeError("modules with several memories are not supported");
+
+  // The import entry: module, name, kind 2 (memory), then the original limits bytes.
+  Bytes entry;
+  putName(entry, module);
+  putName(entry, name);
+  entry.push_back(2);
+  entry.insert(entry.end(), bytes.begin() + mem.start, bytes.begin() + mem.end);
+
+  Bytes out(bytes.begin(), bytes.begin() + 8);
+  bool placed = false;
+  for (const Section& s : *secs) {
+    if (s.id == kMemory) continue;  // its only memory now comes in as an import
+    if (s.id == kImport) {
+      Reader r{bytes.subspan(0, s.body_end), s.body_start};
+      uint64_t count = r.leb();
+      Bytes body;
+      putLeb(body, count + 1);
+      body.insert(body.end(), bytes.begin() + r.pos, bytes.begin() + s.body_end);
+      body.insert(body.end(), entry.begin(), entry.end());
+      putSection(out, kImport, body);
+      placed = true;
+      continue;
+    }
+    if (!placed && s.id != kCustom && sectionRank(s.id) > sectionRank(kImport)) {
+      Bytes body;
+      putLeb(body, 1);
+      body.insert(body.end(), entry.begin(), entry.end());
+      putSection(out, kImport, body);
+      placed = true;
+    }
+    out.insert(out.end(), bytes.begin() + s.header_start, bytes.begin() + s.body_end);
+  }
+  if (!placed) {
+    Bytes body;
+    putLeb(body, 1);
+    body.insert(body.end(), entry.begin(), entry.end());
+    putSection(out, kImport, body);
+  }
+  return out;
 }
 
 }  // namespace kw::wasm::binary

@@ -59,4 +59,11 @@ Result<Bytes> withCustomSection(std::span<const uint8_t> bytes, std::string_view
 // A module that declares a larger minimum than the cap is refused.
 Result<Bytes> withMemoryCap(std::span<const uint8_t> bytes, uint64_t cap_pages);
 
+// A copy in which the module's own (defined) memory becomes an import `module`.`name` with the
+// same limits, so the host can supply (and recycle) the linear memory. Index 0 keeps meaning
+// the same memory, so exports and data segments are unchanged. Modules that already import
+// their memory, or have none, are returned as they are.
+Result<Bytes> withImportedMemory(std::span<const uint8_t> bytes, std::string_view module,
+                                 std::string_view name);
+
 }  // namespace kw::wasm::binary

@@ -84,3 +84,43 @@ TEST(ModuleBinary, ReadsRealPolicyImportsAndExports) {
 
 }  // namespace
 }  // namespace kw::wasm::binary
+
+namespace kw::wasm::binary {
+namespace {
+
+TEST(ModuleBinary, DefinedMemoryBecomesAnImportWithTheSameLimits) {
+  auto converted = withImportedMemory(kDefinedMemory, "kw", "memory");
+  ASSERT_TRUE(converted.ok());
+  auto info = parse(*converted);
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->imports.size(), 1u);
+  EXPECT_EQ(info->imports[0].module, "kw");
+  EXPECT_EQ(info->imports[0].name, "memory");
+  EXPECT_EQ(info->imports[0].kind, 2);
+  ASSERT_TRUE(info->memory);
+  EXPECT_TRUE(info->memory->imported);
+  EXPECT_EQ(info->memory->min_pages, 2u);
+  EXPECT_EQ(info->memory->max_pages, 8u);
+}
+
+TEST(ModuleBinary, ImportedMemoryIsLeftAlone) {
+  auto same = withImportedMemory(kImportedMemory, "kw", "memory");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, kImportedMemory);
+  auto none = withImportedMemory(kEmpty, "kw", "memory");
+  EXPECT_EQ(*none, kEmpty);
+}
+
+TEST(ModuleBinary, ConvertedProbeKeepsItsOtherImportsFirst) {
+  auto bytes = test::readFile(test::testWasmDir() / "engine_probe.wasm");
+  auto converted = withImportedMemory(bytes, "kw", "memory");
+  ASSERT_TRUE(converted.ok());
+  auto info = parse(*converted);
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->imports.size(), 4u);
+  EXPECT_EQ(info->imports[0].name, "host_i64") << "function indices must not shift";
+  EXPECT_EQ(info->imports[3].name, "memory");
+}
+
+}  // namespace
+}  // namespace kw::wasm::binary

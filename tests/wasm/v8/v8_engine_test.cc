@@ -175,6 +175,39 @@ TEST_F(V8EngineTest, EachInstanceStartsClean) {
   EXPECT_EQ(i32Of(second->call("bump", {}, kNever)), 1);
 }
 
+// Memories are pooled and reused once an instance dies: whatever the old instance wrote, the
+// next one must find the zeros a new memory has, and its own data segments re-applied.
+TEST_F(V8EngineTest, RecycledMemoryIsWiped) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  constexpr uint64_t kScratch = 100 * 1024;  // past the data segments, inside the first pages
+  for (int round = 0; round < 3; ++round) {
+    auto inst = make(*engine, &s);
+    std::string before;
+    ASSERT_TRUE(inst->caller().read(kScratch, 64, before));
+    EXPECT_EQ(before, std::string(64, '\0')) << "round " << round;
+    EXPECT_EQ(i32Of(inst->call("bump", {}, kNever)), 1) << "round " << round;
+    ASSERT_TRUE(inst->caller().write(kScratch, std::string(64, 'x')));
+    EXPECT_EQ(i32Of(inst->call("bump", {}, kNever)), 2);
+  }
+}
+
+// A memory that grew cannot be reused (a fresh one starts at its declared size), and the
+// next instance must still see the declared size.
+TEST_F(V8EngineTest, GrownMemoryIsNotReused) {
+  auto engine = createV8Engine();
+  ProbeState s;
+  int32_t initial = 0;
+  {
+    auto inst = make(*engine, &s);
+    initial = i32Of(inst->call("pages", {}, kNever));
+    Value one[1] = {Value::fromI32(3)};
+    EXPECT_EQ(i32Of(inst->call("grow", one, kNever)), initial);
+  }
+  auto next = make(*engine, &s);
+  EXPECT_EQ(i32Of(next->call("pages", {}, kNever)), initial);
+}
+
 TEST_F(V8EngineTest, RefusesBytesThatAreNotWasm) {
   auto engine = createV8Engine();
   std::vector<uint8_t> junk = {'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0};

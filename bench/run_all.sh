@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, one after the other. Figures go to docs/benchmarks.md by hand,
+# with the command and machine, because these machines are noisy and numbers need reading.
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+echo "## core latency ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
+bash "$here/core_latency.sh" "$build"
