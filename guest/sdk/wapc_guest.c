@@ -145,20 +145,7 @@ static int32_t respond_sb(kw_sb* sb) {
 int32_t kw_respond_validation(const kw_validation* v) {
   kw_sb sb;
   kw_sb_init(&sb);
-  kw_sb_append_cstr(&sb, v->accepted ? "{\"accepted\":true" : "{\"accepted\":false");
-  if (v->message) {
-    kw_sb_append_cstr(&sb, ",\"message\":");
-    kw_sb_append_json_string(&sb, v->message, strlen(v->message));
-  }
-  if (v->code) {
-    kw_sb_append_cstr(&sb, ",\"code\":");
-    kw_sb_append_i64(&sb, v->code);
-  }
-  if (v->mutated_object) {
-    kw_sb_append_cstr(&sb, ",\"mutated_object\":");
-    kw_json_write(&sb, v->mutated_object);
-  }
-  kw_sb_append_char(&sb, '}');
+  kw_write_validation(&sb, v);
   int32_t rc = respond_sb(&sb);
   kw_sb_free(&sb);
   return rc;
@@ -167,12 +154,7 @@ int32_t kw_respond_validation(const kw_validation* v) {
 int32_t kw_respond_settings(const kw_settings_validation* v) {
   kw_sb sb;
   kw_sb_init(&sb);
-  kw_sb_append_cstr(&sb, v->valid ? "{\"valid\":true" : "{\"valid\":false");
-  if (v->message) {
-    kw_sb_append_cstr(&sb, ",\"message\":");
-    kw_sb_append_json_string(&sb, v->message, strlen(v->message));
-  }
-  kw_sb_append_char(&sb, '}');
+  kw_write_settings_validation(&sb, v);
   int32_t rc = respond_sb(&sb);
   kw_sb_free(&sb);
   return rc;

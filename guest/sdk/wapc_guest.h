@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "json.h"
+#include "kw_response.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,28 +77,7 @@ void wapc_guest_init(void);
 // Kubewarden policy layer
 // ---------------------------------------------------------------------------------------------
 
-// Reply to `validate`. Strings must stay valid until the callback returns to the SDK, so
-// allocate dynamic ones in `doc` (kw_json_strndup) rather than on the stack.
-typedef struct kw_validation {
-  bool accepted;
-  const char* message;            // Optional, NUL-terminated.
-  int32_t code;                   // Optional; 0 leaves it out.
-  const kw_json* mutated_object;  // Optional; set to mutate (usually a node of `doc`).
-} kw_validation;
-
-typedef struct kw_settings_validation {
-  bool valid;
-  const char* message;  // Optional, NUL-terminated.
-} kw_settings_validation;
-
-// Parsed validation. `request` is payload.request, `settings` is payload.settings (NULL when
-// absent). Returning false turns out->message into a waPC error instead of a reply.
-typedef bool (*kw_validate_fn)(kw_json_doc* doc, const kw_json* request, const kw_json* settings,
-                               kw_validation* out);
-// `settings` is the parsed payload (NULL for an empty one). Same false semantics as above.
-typedef bool (*kw_validate_settings_fn)(kw_json_doc* doc, const kw_json* settings,
-                                        kw_settings_validation* out);
-
+// kw_validation, kw_settings_validation and the callback types come from kw_response.h.
 typedef struct kw_policy {
   kw_validate_fn validate;
   // Alternative to `validate` for policies that never look at the payload (it wins if both

@@ -52,7 +52,13 @@ Result<ValidationResponse> parseValidationResponse(std::string_view text) {
     }
     v.accepted = accepted->get<bool>();
     v.message = optionalField<std::string>(j, "message");
-    v.code = optionalField<int>(j, "code");
+    if (auto code = j.find("code"); code != j.end() && !code->is_null()) {
+      // The SDKs declare it u16: anything else is a malformed response, not a status.
+      if (!code->is_number_unsigned() || code->get<uint64_t>() > 65535) {
+        return makeError("the policy's response has a `code` that is not an integer 0-65535");
+      }
+      v.code = code->get<int>();
+    }
     v.mutated_object = optionalField<Json>(j, "mutated_object");
     v.audit_annotations = optionalField<Json>(j, "audit_annotations");
     v.warnings = optionalField<Json>(j, "warnings");

@@ -2,6 +2,8 @@
 // the policy-server does per request), or on one reused instance with --reuse-instance.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <iostream>
 #include <numeric>
@@ -98,13 +100,15 @@ int runBench(const BenchFlags& f) {
   double throughput = wall > 0 ? double(all.size()) / wall : 0;
   const char* mode = f.reuse_instance ? "reused-instance" : "fresh-instance";
   if (f.output == "json") {
-    std::cout << fmt::format(
-        "{{\"policy\":\"{}\",\"mode\":\"{}\",\"threads\":{},\"iterations\":{},\"min_us\":{:.2f},"
-        "\"median_us\":{:.2f},\"p99_us\":{:.2f},\"mean_us\":{:.2f},\"max_us\":{:.2f},"
-        "\"throughput_per_s\":{:.1f}}}\n",
-        p.config.id, mode, f.threads, all.size(), all.empty() ? 0 : all.front(),
-        percentile(all, 0.5), percentile(all, 0.99), mean, all.empty() ? 0 : all.back(),
-        throughput);
+    nlohmann::ordered_json report = {
+        {"policy", p.config.id},      {"mode", mode},
+        {"threads", f.threads},       {"iterations", all.size()},
+        {"min_us", all.empty() ? 0 : all.front()},
+        {"median_us", percentile(all, 0.5)},
+        {"p99_us", percentile(all, 0.99)},
+        {"mean_us", mean},            {"max_us", all.empty() ? 0 : all.back()},
+        {"throughput_per_s", throughput}};
+    std::cout << report.dump() << "\n";
   } else {
     std::cout << fmt::format(
         "validate [{}] {} x{} threads: {} iterations\n"

@@ -115,6 +115,16 @@ TEST(AdmissionResponseParse, WrongFieldTypeIsAnError) {
   EXPECT_FALSE(parseValidationResponse(R"({"accepted": false, "code": "403"})").ok());
 }
 
+TEST(AdmissionResponseParse, CodeMustFitU16) {
+  // policy-sdk's ValidationResponse.code is Option<u16>: serde refuses anything else, and the
+  // evaluator then answers 500 instead of passing a bogus HTTP code to Kubernetes.
+  EXPECT_EQ(parseOk(R"({"accepted": false, "code": 0})").code, 0);
+  EXPECT_EQ(parseOk(R"({"accepted": false, "code": 65535})").code, 65535);
+  EXPECT_FALSE(parseValidationResponse(R"({"accepted": false, "code": -1})").ok());
+  EXPECT_FALSE(parseValidationResponse(R"({"accepted": false, "code": 65536})").ok());
+  EXPECT_FALSE(parseValidationResponse(R"({"accepted": false, "code": 403.5})").ok());
+}
+
 // --- toAdmissionResponse -------------------------------------------------------------------
 
 TEST(AdmissionResponseConvert, AcceptedHasUidAndAlwaysPresentNulls) {
@@ -133,9 +143,8 @@ TEST(AdmissionResponseConvert, AcceptedHasUidAndAlwaysPresentNulls) {
 TEST(AdmissionResponseConvert, SerialisedShapeMatchesUpstream) {
   // Key order matters to byte-for-byte comparisons with upstream output.
   auto r = toAdmissionResponse("u", parseOk(R"({"accepted": false, "message": "m"})"), nullptr);
-  EXPECT_EQ(r.dump(),
-            R"({"uid":"u","allowed":false,"status":{"message":"m"},)"
-            R"("auditAnnotations":null,"warnings":null})");
+  EXPECT_EQ(r.dump(), R"({"uid":"u","allowed":false,"status":{"message":"m"},)"
+                      R"("auditAnnotations":null,"warnings":null})");
 }
 
 TEST(AdmissionResponseConvert, RejectionWithoutMessageOrCodeHasNoStatus) {
@@ -197,7 +206,7 @@ TEST(AdmissionResponseConvert, PatchKeysPrecedeStatus) {
   std::vector<std::string> keys;
   for (auto it = r.begin(); it != r.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"uid", "allowed", "patchType", "patch", "status",
-                                             "auditAnnotations", "warnings"}));
+                                            "auditAnnotations", "warnings"}));
 }
 
 TEST(AdmissionResponseConvert, IdenticalMutatedObjectGivesNoPatch) {
@@ -216,7 +225,8 @@ TEST(AdmissionResponseConvert, MutationOfNullObjectIsRefused) {
   ValidationResponse v;
   v.accepted = true;
   v.mutated_object = podObject();
-  for (const Json* base : {static_cast<const Json*>(nullptr), &null_base}) {
+  const std::vector<const Json*> bases = {nullptr, &null_base};
+  for (const Json* base : bases) {
     auto r = toAdmissionResponse("del-uid", v, base);
     EXPECT_EQ(r["uid"], "del-uid");
     EXPECT_EQ(r["allowed"], false);
@@ -233,7 +243,8 @@ TEST(AdmissionResponseConvert, RejectInternalServerError) {
   auto r = rejectInternalServerError("u-500", "X");
   EXPECT_EQ(r["uid"], "u-500");
   EXPECT_EQ(r["allowed"], false);
-  EXPECT_EQ(r["status"], OrderedJson::parse(R"({"message":"internal server error: X","code":500})"));
+  EXPECT_EQ(r["status"],
+            OrderedJson::parse(R"({"message":"internal server error: X","code":500})"));
   EXPECT_TRUE(r["auditAnnotations"].is_null());
   EXPECT_TRUE(r["warnings"].is_null());
   EXPECT_TRUE(r.contains("warnings"));

@@ -39,9 +39,15 @@ std::string quote(const fs::path& p) {
   return out + "'";
 }
 
-std::string kwctl() { return quote(test::binDir() / "kwctl"); }
-std::string guest(const std::string& name) { return quote(test::guestPath(name)); }
-std::string shared(const std::string& rel) { return quote(test::sharedDir() / "fixtures" / rel); }
+std::string kwctl() {
+  return quote(test::binDir() / "kwctl");
+}
+std::string guest(const std::string& name) {
+  return quote(test::guestPath(name));
+}
+std::string shared(const std::string& rel) {
+  return quote(test::sharedDir() / "fixtures" / rel);
+}
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -164,6 +170,8 @@ TEST_F(KwctlRun, GoPolicyTemplateRejectsDeniedName) {
   json r = firstJson(o.out);
   EXPECT_EQ(r["allowed"], false) << o.out;
   EXPECT_NE(statusMessage(r).find("test-pod"), std::string::npos) << o.out;
+  // The policy logs through tracing/log; those lines belong on stderr, not in the result.
+  EXPECT_EQ(lines(o.out).size(), 1u) << o.out;
 }
 
 // --- our guests ------------------------------------------------------------------------------
@@ -245,8 +253,8 @@ TEST_F(KwctlRun, SettingsFromYamlFile) {
 
   request["object"]["metadata"]["annotations"] = {{"owner", "me"}};
   auto present = writeRequest(request, "present.json");
-  auto ok = kw("run " + guest("settings_check") + " -r " + quote(present) + " -s " +
-               quote(settings));
+  auto ok =
+      kw("run " + guest("settings_check") + " -r " + quote(present) + " -s " + quote(settings));
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(firstJson(ok.out)["allowed"], true) << ok.out;
 }
@@ -280,6 +288,13 @@ TEST_F(KwctlRun, InvalidJsonRequestIsAnError) {
   EXPECT_TRUE(o.out.empty()) << o.out;
 }
 
+TEST_F(KwctlRun, AdmissionReviewWithoutRequestIsAnError) {
+  auto req = writeRequest({{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}});
+  auto o = kw("run " + guest("pod_privileged") + " -r " + quote(req));
+  expectOneErrorLine(o);
+  EXPECT_TRUE(o.out.empty()) << o.out;
+}
+
 TEST_F(KwctlRun, InvalidSettingsPrintTheVerdictAndFail) {
   auto req = writeRequest(podRequest("u", false));
   auto o = kw("run " + guest("settings_check") + " -r " + quote(req) + " --settings-json '{}'");
@@ -296,8 +311,8 @@ TEST_F(KwctlRun, RawFlagPassesTheJsonAsIs) {
   json raw = {{"object",
                {{"kind", "Pod"},
                 {"spec",
-                 {{"containers",
-                   json::array({{{"name", "c"}, {"securityContext", {{"privileged", true}}}}})}}}}}};
+                 {{"containers", json::array({{{"name", "c"},
+                                               {"securityContext", {{"privileged", true}}}}})}}}}}};
   auto req = writeRequest(raw);
   auto o = kw("run " + guest("pod_privileged") + " --raw -r " + quote(req));
   EXPECT_EQ(o.status, 0) << o.err;

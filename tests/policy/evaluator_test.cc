@@ -238,8 +238,7 @@ TEST_F(EvaluatorTest, AddLabelPatchAddsTheLabel) {
   auto r = evaluator_.validate(config("add_label"), req.view());
   EXPECT_EQ(r["allowed"], true) << r.dump();
   Json patched = applyPatch(r, request["object"]);
-  EXPECT_EQ(patched["metadata"]["labels"],
-            Json({{"app", "web"}, {kMutatedLabel, "true"}}));
+  EXPECT_EQ(patched["metadata"]["labels"], Json({{"app", "web"}, {kMutatedLabel, "true"}}));
   // Nothing but the label changes.
   Json expected = request["object"];
   expected["metadata"]["labels"][kMutatedLabel] = "true";
@@ -376,10 +375,10 @@ TEST_F(EvaluatorTest, EveryEvaluationGetsAFreshInstance) {
   // The same guest on one reused Session sees the memory it grew the first time.
   auto session = evaluator.openSession(policy);
   ASSERT_TRUE(session.ok()) << session.error().message;
-  int reused_first = refusedAfterMiB(statusMessage(evaluator.validate(policy, req.view(),
-                                                                      &*session)));
-  int reused_second = refusedAfterMiB(statusMessage(evaluator.validate(policy, req.view(),
-                                                                       &*session)));
+  int reused_first =
+      refusedAfterMiB(statusMessage(evaluator.validate(policy, req.view(), &*session)));
+  int reused_second =
+      refusedAfterMiB(statusMessage(evaluator.validate(policy, req.view(), &*session)));
   EXPECT_EQ(reused_first, first);
   EXPECT_EQ(reused_second, 0);
 }
@@ -457,8 +456,8 @@ TEST_F(EvaluatorTest, RawPolicyReceivesTheRawJsonAsRequest) {
   Json raw = {{"object",
                {{"kind", "Pod"},
                 {"spec",
-                 {{"containers",
-                   Json::array({{{"name", "c"}, {"securityContext", {{"privileged", true}}}}})}}}}}};
+                 {{"containers", Json::array({{{"name", "c"},
+                                               {"securityContext", {{"privileged", true}}}}})}}}}}};
   auto req = ownRequest(raw);
   auto r = evaluator_.validate(policy, Request{req.json, "raw-uid", nullptr});
   EXPECT_EQ(r["uid"], "raw-uid");

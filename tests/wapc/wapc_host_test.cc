@@ -21,9 +21,9 @@ using nlohmann::json;
 
 // A module importing env.foo: ()->(), which no waPC host provides.
 const std::vector<uint8_t> kImportsUnknown = {
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,               // magic, version
-    0x01, 0x04, 0x01, 0x60, 0x00, 0x00,                           // type 0: () -> ()
-    0x02, 0x0b, 0x01, 0x03, 'e', 'n', 'v', 0x03, 'f', 'o', 'o', 0x00, 0x00};  // import func
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,                              // magic, version
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00,                                          // type 0: () -> ()
+    0x02, 0x0b, 0x01, 0x03, 'e',  'n',  'v',  0x03, 'f', 'o', 'o', 0x00, 0x00};  // import func
 // The empty module: instantiates fine, exports nothing.
 const std::vector<uint8_t> kEmptyModule = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
 
@@ -87,8 +87,8 @@ class WapcHostTest : public ::testing::Test {
                                    std::string_view payload, Clock::time_point deadline) {
     auto r = inst.call(op, payload, deadline);
     if (auto* err = std::get_if<wasm::CallError>(&r)) return *err;
-    ADD_FAILURE() << op << ": expected an engine failure, got ok="
-                  << std::get<GuestCallResult>(r).ok;
+    ADD_FAILURE() << op
+                  << ": expected an engine failure, got ok=" << std::get<GuestCallResult>(r).ok;
     return {wasm::FailKind::NotFound, "<no failure>"};
   }
 };
@@ -99,9 +99,9 @@ TEST_F(WapcHostTest, ImportSetHasEveryWapcImportWithItsSignature) {
     size_t params, results;
   };
   const Expected kImports[] = {
-      {"__guest_request", 2, 0}, {"__guest_response", 2, 0}, {"__guest_error", 2, 0},
-      {"__host_call", 8, 1},     {"__host_response_len", 0, 1}, {"__host_response", 1, 0},
-      {"__host_error_len", 0, 1}, {"__host_error", 1, 0},     {"__console_log", 2, 0}};
+      {"__guest_request", 2, 0},  {"__guest_response", 2, 0},    {"__guest_error", 2, 0},
+      {"__host_call", 8, 1},      {"__host_response_len", 0, 1}, {"__host_response", 1, 0},
+      {"__host_error_len", 0, 1}, {"__host_error", 1, 0},        {"__console_log", 2, 0}};
   for (const auto& e : kImports) {
     const wasm::HostFunction* fn = importSet().find("wapc", e.name);
     ASSERT_NE(fn, nullptr) << e.name;
