@@ -78,10 +78,10 @@ bool kw_wasi_read_stdin(kw_sb* sb);
 // Runs the action named by argv[1] and returns the process exit code.
 int kw_wasi_main(const kw_wasi_policy* policy, int argc, char** argv);
 
-#define KW_WASI_POLICY(...)                                                     \
-  int main(int argc, char** argv) {                                             \
-    static const kw_wasi_policy kw_wasi_policy_definition_ = {__VA_ARGS__};     \
-    return kw_wasi_main(&kw_wasi_policy_definition_, argc, argv);               \
+#define KW_WASI_POLICY(...)                                                 \
+  int main(int argc, char** argv) {                                         \
+    static const kw_wasi_policy kw_wasi_policy_definition_ = {__VA_ARGS__}; \
+    return kw_wasi_main(&kw_wasi_policy_definition_, argc, argv);           \
   }
 
 #ifdef __cplusplus

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kwctl/commands.h"
+#include "policy/evaluator.h"
 #include "policy/metadata.h"
 #include "wasm/binary/module_binary.h"
 
@@ -25,6 +26,27 @@ namespace {
 // Recorded in the io.kubewarden.kwctl annotation, where upstream puts its own version, so an
 // annotated module tells which tool produced it.
 constexpr std::string_view kKwctlVersion = "1.10.0-cpp";
+
+// Asks a waPC policy which protocol it speaks, by running its protocol_version operation, as
+// upstream kwctl does before it records the answer in the metadata.
+Result<policy::ProtocolVersion> probeProtocolVersion(std::span<const uint8_t> wasm) {
+  wasm::EngineOptions options;
+  options.tier = wasm::CompileTier::Fast;
+  auto engine = wasm::createV8Engine(options);
+  auto compiled = engine->compile(wasm);
+  if (!compiled) return compiled.error();
+  policy::PolicyConfig config;
+  config.id = "annotate";
+  config.module = std::make_shared<policy::PolicyModule>(policy::PolicyModule{"", *compiled, {}});
+  policy::Evaluator evaluator(engine, nullptr, std::chrono::seconds(10));
+  auto answer = evaluator.protocolVersion(config);
+  if (!answer) return answer.error();
+  auto version = policy::protocolVersionFromString(*answer);
+  if (!version || *version == policy::ProtocolVersion::Unknown) {
+    return makeError(fmt::format("the policy answered an unknown protocol version `{}`", *answer));
+  }
+  return *version;
+}
 
 struct AnnotateFlags {
   std::string wasm_path;
@@ -116,10 +138,12 @@ int annotate(const AnnotateFlags& flags) {
 
   if (metadata.executionMode == policy::ExecutionMode::KubewardenWapc &&
       metadata.protocolVersion == policy::ProtocolVersion::Unknown) {
-    // TODO(protocol_version probe): upstream asks the policy itself, invoking its
-    // `protocol_version` waPC operation, and records the answer. v1 is the only protocol that
-    // exists, so it is assumed here until the engine is wired into annotate.
-    metadata.protocolVersion = policy::ProtocolVersion::V1;
+    auto version = probeProtocolVersion(wasm);
+    if (!version) {
+      return fail(fmt::format("cannot determine the protocol version of '{}': {}",
+                              flags.wasm_path, version.error().message));
+    }
+    metadata.protocolVersion = *version;
   }
 
   if (auto valid = policy::validate(metadata); !valid) {

@@ -4,6 +4,7 @@
 
 #include "common/sha256.h"
 #include "policy/wapc_runtime.h"
+#include "policy/wasi_runtime.h"
 #include "wapc/wapc_host.h"
 
 namespace kw::policy {
@@ -38,6 +39,7 @@ Evaluator::Evaluator(std::shared_ptr<wasm::Engine> engine, host::Dispatcher* dis
       dispatcher_(dispatcher),
       timeout_(timeout) {
   runtimes_[ExecutionMode::KubewardenWapc] = wapc_;
+  runtimes_[ExecutionMode::Wasi] = std::make_shared<WasiRuntime>();
 }
 
 void Evaluator::setRuntime(ExecutionMode mode, std::shared_ptr<const ModeRuntime> runtime) {

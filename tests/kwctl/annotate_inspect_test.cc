@@ -67,7 +67,8 @@ class AnnotateInspect : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    writeFile(dir_ / "policy.wasm", kEmptyModule);
+    // A real waPC guest: annotate asks it for its protocol version, as upstream does.
+    writeFile(dir_ / "policy.wasm", test::readFile(test::guestPath("pod_privileged")));
     writeFile(dir_ / "metadata.yml", std::string(kMetadataYml));
     writeFile(dir_ / "README.md", std::string(kReadme));
     if (!fs::exists(test::binDir() / "kwctl")) GTEST_SKIP() << "kwctl binary not built";
@@ -210,6 +211,18 @@ TEST_F(AnnotateInspect, AnnotateErrorsAreOneLine) {
   EXPECT_NE(invalid.out.find("rules[0].operations[1]"), std::string::npos) << invalid.out;
   EXPECT_EQ(std::count(invalid.out.begin(), invalid.out.end(), '\n'), 1) << invalid.out;
 
+  EXPECT_FALSE(fs::exists(dir_ / "out.wasm"));
+}
+
+// An empty module cannot answer protocol_version, so a waPC policy built from it is refused
+// instead of being recorded with a protocol it does not speak.
+TEST_F(AnnotateInspect, AnnotateRefusesAWapcModuleThatCannotTellItsProtocol) {
+  writeFile(dir_ / "empty.wasm", kEmptyModule);
+  auto r = test::runCommand(kwctl() + " annotate " + quote(dir_ / "empty.wasm") + " -m " +
+                            quote(dir_ / "metadata.yml") + " -o " + quote(dir_ / "out.wasm") +
+                            " 2>&1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("cannot determine the protocol version"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "out.wasm"));
 }
 

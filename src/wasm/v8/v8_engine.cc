@@ -60,8 +60,10 @@ void initV8Once(CompileTier tier) {
     // For experiments and benchmarks only: extra V8 flags, applied after ours.
     if (const char* extra = std::getenv("KW_V8_FLAGS")) flags += std::string(" ") + extra;
     v8::V8::SetFlagsFromString(flags.c_str(), flags.size());
-    static std::unique_ptr<v8::Platform> platform = v8::platform::NewDefaultPlatform();
-    v8::V8::InitializePlatform(platform.get());
+    // Never destroyed: compiled modules held in static objects are freed during exit, after
+    // function-local statics such as a platform would be, and they need its page allocator.
+    v8::Platform* platform = v8::platform::NewDefaultPlatform().release();
+    v8::V8::InitializePlatform(platform);
     v8::V8::EnableWebAssemblyTrapHandler(true);
     v8::V8::Initialize();
   });
