@@ -19,8 +19,12 @@ Error operandError(const BuiltinCall& c, size_t index, std::string_view want);
 // The string at args[index], or an operand type error.
 Result<const std::string*> stringArg(const BuiltinCall& c, size_t index);
 
-inline BuiltinResult defined(Json v) { return std::optional<Json>(std::move(v)); }
-inline BuiltinResult undefined() { return std::optional<Json>(); }
+inline BuiltinResult defined(Json v) {
+  return std::optional<Json>(std::move(v));
+}
+inline BuiltinResult undefined() {
+  return std::optional<Json>();
+}
 
 // Go's strconv.Quote: the string in double quotes with Go escapes.
 std::string goQuote(std::string_view s);

@@ -69,15 +69,32 @@ std::string_view runePrefix(std::string_view s, size_t n) {
 
 void appendEscapedRune(std::string& out, uint32_t r, char quote) {
   switch (r) {
-    case '\a': out += "\\a"; return;
-    case '\b': out += "\\b"; return;
-    case '\f': out += "\\f"; return;
-    case '\n': out += "\\n"; return;
-    case '\r': out += "\\r"; return;
-    case '\t': out += "\\t"; return;
-    case '\v': out += "\\v"; return;
-    case '\\': out += "\\\\"; return;
-    default: break;
+    case '\a':
+      out += "\\a";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    case '\v':
+      out += "\\v";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    default:
+      break;
   }
   if (r == uint32_t(quote)) {
     out.push_back('\\');
@@ -110,8 +127,10 @@ std::string goQuote(std::string_view s) {
 
 std::string regoString(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::string: return goQuote(v.get_ref<const std::string&>());
-    case Json::value_t::number_float: return formatGoFloat(v.get<double>());
+    case Json::value_t::string:
+      return goQuote(v.get_ref<const std::string&>());
+    case Json::value_t::number_float:
+      return formatGoFloat(v.get<double>());
     case Json::value_t::array: {
       std::string out = "[";
       for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + regoString(v[i]);
@@ -126,7 +145,8 @@ std::string regoString(const Json& v) {
       }
       return out + "}";
     }
-    default: return v.dump();
+    default:
+      return v.dump();
   }
 }
 
@@ -149,9 +169,10 @@ Digits floatDigits(double v, int sig) {
   Digits out;
   if (v == 0) return out;
   char buf[64];
-  auto r = sig < 0 ? std::to_chars(buf, buf + sizeof buf, std::fabs(v), std::chars_format::scientific)
-                   : std::to_chars(buf, buf + sizeof buf, std::fabs(v),
-                                   std::chars_format::scientific, std::max(sig - 1, 0));
+  auto r = sig < 0
+               ? std::to_chars(buf, buf + sizeof buf, std::fabs(v), std::chars_format::scientific)
+               : std::to_chars(buf, buf + sizeof buf, std::fabs(v), std::chars_format::scientific,
+                               std::max(sig - 1, 0));
   std::string_view text(buf, size_t(r.ptr - buf));
   size_t e = text.find('e');
   for (char ch : text.substr(0, e)) {
@@ -162,7 +183,9 @@ Digits floatDigits(double v, int sig) {
   return out;
 }
 
-char digitAt(const Digits& d, int i) { return i >= 0 && i < int(d.d.size()) ? d.d[size_t(i)] : '0'; }
+char digitAt(const Digits& d, int i) {
+  return i >= 0 && i < int(d.d.size()) ? d.d[size_t(i)] : '0';
+}
 
 std::string fmtE(const Digits& d, int prec, char e) {
   std::string out(1, d.d.empty() ? '0' : d.d[0]);
@@ -219,37 +242,54 @@ enum class Kind { String, Int, BigInt, Float, Bool, Null, Composite };
 
 Kind kindOf(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::string: return Kind::String;
-    case Json::value_t::number_integer: return Kind::Int;
+    case Json::value_t::string:
+      return Kind::String;
+    case Json::value_t::number_integer:
+      return Kind::Int;
     case Json::value_t::number_unsigned:
       return v.get<uint64_t>() > uint64_t(INT64_MAX) ? Kind::BigInt : Kind::Int;
-    case Json::value_t::number_float: return Kind::Float;
-    case Json::value_t::boolean: return Kind::Bool;
-    case Json::value_t::null: return Kind::Null;
-    default: return Kind::Composite;
+    case Json::value_t::number_float:
+      return Kind::Float;
+    case Json::value_t::boolean:
+      return Kind::Bool;
+    case Json::value_t::null:
+      return Kind::Null;
+    default:
+      return Kind::Composite;
   }
 }
 
 // The Go type OPA hands to fmt for this value, as %T (and the error forms) print it.
 std::string_view goType(const Json& v) {
   switch (kindOf(v)) {
-    case Kind::String: return "string";
-    case Kind::Int: return "int";
-    case Kind::BigInt: return "*big.Int";
-    case Kind::Float: return "float64";
-    case Kind::Bool: return "ast.Boolean";
-    case Kind::Null: return "ast.Null";
-    default: return v.is_array() ? "*ast.Array" : "*ast.object";
+    case Kind::String:
+      return "string";
+    case Kind::Int:
+      return "int";
+    case Kind::BigInt:
+      return "*big.Int";
+    case Kind::Float:
+      return "float64";
+    case Kind::Bool:
+      return "ast.Boolean";
+    case Kind::Null:
+      return "ast.Null";
+    default:
+      return v.is_array() ? "*ast.Array" : "*ast.object";
   }
 }
 
 // What %v prints for the value.
 std::string plainText(const Json& v) {
   switch (kindOf(v)) {
-    case Kind::String: return v.get<std::string>();
-    case Kind::Float: return formatGoFloat(v.get<double>());
-    case Kind::Composite: return regoString(v);
-    default: return v.dump();
+    case Kind::String:
+      return v.get<std::string>();
+    case Kind::Float:
+      return formatGoFloat(v.get<double>());
+    case Kind::Composite:
+      return regoString(v);
+    default:
+      return v.dump();
   }
 }
 
@@ -296,10 +336,13 @@ std::optional<std::string> formatText(std::string_view text, char verb, const Fl
     case 'v':
     case 's':
       return pad(std::string(f.prec ? runePrefix(text, size_t(*f.prec)) : text), f, Fill::Text);
-    case 'q': return pad(goQuote(f.prec ? runePrefix(text, size_t(*f.prec)) : text), f, Fill::Text);
+    case 'q':
+      return pad(goQuote(f.prec ? runePrefix(text, size_t(*f.prec)) : text), f, Fill::Text);
     case 'x':
-    case 'X': return pad(hexOf(f.prec ? text.substr(0, size_t(*f.prec)) : text, verb, f), f, Fill::Text);
-    default: return std::nullopt;
+    case 'X':
+      return pad(hexOf(f.prec ? text.substr(0, size_t(*f.prec)) : text, verb, f), f, Fill::Text);
+    default:
+      return std::nullopt;
   }
 }
 
@@ -324,20 +367,40 @@ std::optional<std::string> formatInteger(bool negative, uint64_t magnitude, char
   std::string prefix;
   switch (verb) {
     case 'v':
-    case 'd': break;
-    case 'b': base = 2; if (f.sharp) prefix = "0b"; break;
-    case 'o': base = 8; if (f.sharp) prefix = "0"; break;
-    case 'O': base = 8; prefix = "0o"; break;
-    case 'x': base = 16; if (f.sharp) prefix = "0x"; break;
-    case 'X': base = 16; if (f.sharp) prefix = "0X"; break;
+    case 'd':
+      break;
+    case 'b':
+      base = 2;
+      if (f.sharp) prefix = "0b";
+      break;
+    case 'o':
+      base = 8;
+      if (f.sharp) prefix = "0";
+      break;
+    case 'O':
+      base = 8;
+      prefix = "0o";
+      break;
+    case 'x':
+      base = 16;
+      if (f.sharp) prefix = "0x";
+      break;
+    case 'X':
+      base = 16;
+      if (f.sharp) prefix = "0X";
+      break;
     case 'c': {
       std::string out;
       appendUtf8(out, negative || magnitude > 0x10ffff ? 0xfffd : uint32_t(magnitude));
       return pad(out, f, Fill::Text);
     }
-    case 'q': return pad(quoteRune(negative ? 0xfffd : uint32_t(std::min<uint64_t>(magnitude, 0x110000))), f, Fill::Text);
-    case 'U': return pad(fmt::format("U+{:04X}", magnitude), f, Fill::Text);
-    default: return std::nullopt;
+    case 'q':
+      return pad(quoteRune(negative ? 0xfffd : uint32_t(std::min<uint64_t>(magnitude, 0x110000))),
+                 f, Fill::Text);
+    case 'U':
+      return pad(fmt::format("U+{:04X}", magnitude), f, Fill::Text);
+    default:
+      return std::nullopt;
   }
   std::string digits = unsignedDigits(magnitude, base, verb == 'X');
   // Go zero-pads integers through the digit count, before any 0x prefix is added.
@@ -357,24 +420,31 @@ std::optional<std::string> formatFloat(double v, char verb, const Flags& f) {
   if (std::isnan(v) || std::isinf(v)) {
     if (!std::strchr("veEfFgG", verb)) return std::nullopt;
     std::string s;
-    if (std::isnan(v)) s = f.plus ? "+NaN" : f.space ? " NaN" : "NaN";
-    else if (v < 0) s = "-Inf";
-    else s = f.space && !f.plus ? " Inf" : "+Inf";  // Go keeps the sign of +Inf
+    if (std::isnan(v))
+      s = f.plus ? "+NaN" : f.space ? " NaN" : "NaN";
+    else if (v < 0)
+      s = "-Inf";
+    else
+      s = f.space && !f.plus ? " Inf" : "+Inf";  // Go keeps the sign of +Inf
     return pad(s, f, Fill::Spaces);
   }
   std::string body;
   char buf[512];
   double a = std::fabs(v);
   switch (verb) {
-    case 'v': body = fmtG(a, f.prec.value_or(-1), 'e'); break;
+    case 'v':
+      body = fmtG(a, f.prec.value_or(-1), 'e');
+      break;
     case 'g':
-    case 'G': body = fmtG(a, f.prec.value_or(-1), verb == 'G' ? 'E' : 'e'); break;
+    case 'G':
+      body = fmtG(a, f.prec.value_or(-1), verb == 'G' ? 'E' : 'e');
+      break;
     case 'e':
     case 'E':
     case 'f':
     case 'F': {
-      auto form = verb == 'e' || verb == 'E' ? std::chars_format::scientific
-                                             : std::chars_format::fixed;
+      auto form =
+          verb == 'e' || verb == 'E' ? std::chars_format::scientific : std::chars_format::fixed;
       auto r = std::to_chars(buf, buf + sizeof buf, a, form, std::min(f.prec.value_or(6), 400));
       body.assign(buf, r.ptr);
       if (verb == 'E') {
@@ -382,26 +452,31 @@ std::optional<std::string> formatFloat(double v, char verb, const Flags& f) {
       }
       break;
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
   return pad(signed_(std::signbit(v), body, f), f, Fill::Number);
 }
 
 std::optional<std::string> formatArg(const Json& v, char verb, const Flags& f) {
   switch (kindOf(v)) {
-    case Kind::String: return formatText(v.get_ref<const std::string&>(), verb, f);
+    case Kind::String:
+      return formatText(v.get_ref<const std::string&>(), verb, f);
     case Kind::Int:
       if (v.is_number_unsigned()) return formatInteger(false, v.get<uint64_t>(), verb, f);
-      return formatInteger(v.get<int64_t>() < 0,
-                           v.get<int64_t>() < 0 ? 0 - uint64_t(v.get<int64_t>())
-                                                : uint64_t(v.get<int64_t>()),
-                           verb, f);
-    case Kind::BigInt: return formatInteger(false, v.get<uint64_t>(), verb, f);
-    case Kind::Float: return formatFloat(v.get<double>(), verb, f);
+      return formatInteger(
+          v.get<int64_t>() < 0,
+          v.get<int64_t>() < 0 ? 0 - uint64_t(v.get<int64_t>()) : uint64_t(v.get<int64_t>()), verb,
+          f);
+    case Kind::BigInt:
+      return formatInteger(false, v.get<uint64_t>(), verb, f);
+    case Kind::Float:
+      return formatFloat(v.get<double>(), verb, f);
     case Kind::Bool:
       if (verb == 't') return pad(v.get<bool>() ? "true" : "false", f, Fill::Text);
       return formatText(plainText(v), verb, f);
-    default: return formatText(plainText(v), verb, f);
+    default:
+      return formatText(plainText(v), verb, f);
   }
 }
 
@@ -471,12 +546,24 @@ class Formatter {
   void parseFlags(Flags& f) {
     for (; pos_ < fmt_.size(); ++pos_) {
       switch (fmt_[pos_]) {
-        case '-': f.minus = true; f.zero = false; break;
-        case '+': f.plus = true; break;
-        case '#': f.sharp = true; break;
-        case ' ': f.space = true; break;
-        case '0': f.zero = !f.minus; break;
-        default: return;
+        case '-':
+          f.minus = true;
+          f.zero = false;
+          break;
+        case '+':
+          f.plus = true;
+          break;
+        case '#':
+          f.sharp = true;
+          break;
+        case ' ':
+          f.space = true;
+          break;
+        case '0':
+          f.zero = !f.minus;
+          break;
+        default:
+          return;
       }
     }
   }
@@ -524,15 +611,16 @@ class Formatter {
     }
     size_t start = pos_;
     while (pos_ < fmt_.size() && fmt_[pos_] >= '0' && fmt_[pos_] <= '9') ++pos_;
-    if (pos_ > start) slot = std::min(std::stoi(std::string(fmt_.substr(start, std::min<size_t>(pos_ - start, 7)))), 1'000'000);
+    if (pos_ > start)
+      slot = std::min(std::stoi(std::string(fmt_.substr(start, std::min<size_t>(pos_ - start, 7)))),
+                      1'000'000);
     return true;
   }
 
   void extra() {
     out_ += "%!(EXTRA ";
     for (size_t i = next_; i < args_.size(); ++i) {
-      out_ += fmt::format("{}{}={}", i > next_ ? ", " : "", goType(args_[i]),
-                          plainText(args_[i]));
+      out_ += fmt::format("{}{}={}", i > next_ ? ", " : "", goType(args_[i]), plainText(args_[i]));
     }
     out_ += ")";
   }

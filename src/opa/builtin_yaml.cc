@@ -12,16 +12,20 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <regex>
 
 #include "opa/builtin_impl.h"
+#include "opa/regexp.h"
 
 namespace kw::opa::detail {
 namespace {
 
-bool isDigit(uint32_t ch) { return ch >= '0' && ch <= '9'; }
+bool isDigit(uint32_t ch) {
+  return ch >= '0' && ch <= '9';
+}
 // unicode.IsLetter, approximated: ASCII letters, and any non-ASCII character.
-bool isLetter(unsigned char ch) { return std::isalpha(ch) || ch >= 0x80; }
+bool isLetter(unsigned char ch) {
+  return std::isalpha(ch) || ch >= 0x80;
+}
 
 // go-yaml's map key order: letters sort after other characters, digit runs numerically.
 bool goKeyLess(const std::string& a, const std::string& b) {
@@ -52,10 +56,10 @@ bool goKeyLess(const std::string& a, const std::string& b) {
 // --- YAML 1.1 plain scalar resolution (go-yaml v2) ---------------------------------------------
 
 std::optional<bool> yamlBool(std::string_view s) {
-  static const char* kTrue[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-                                "on", "On", "ON"};
-  static const char* kFalse[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE",
-                                 "off", "Off", "OFF"};
+  static const char* kTrue[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                "True", "TRUE", "on",  "On",  "ON"};
+  static const char* kFalse[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                 "False", "FALSE", "off", "Off", "OFF"};
   for (const char* t : kTrue) {
     if (s == t) return true;
   }
@@ -70,8 +74,8 @@ bool yamlNull(std::string_view s) {
 }
 
 bool yamlSpecialFloat(std::string_view s) {
-  static const char* kSpecial[] = {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf",
-                                   "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"};
+  static const char* kSpecial[] = {".nan",  ".NaN",  ".NAN",  ".inf",  ".Inf",  ".INF",
+                                   "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"};
   for (const char* k : kSpecial) {
     if (s == k) return true;
   }
@@ -107,22 +111,32 @@ std::optional<Json> yamlInt(std::string s) {
   return Json(int64_t(u));
 }
 
+using Pattern = Result<std::shared_ptr<const Regexp>>;
+
+// Whether a fixed, anchored pattern (compiled once by the caller) matches the whole string.
+bool matches(const Pattern& re, std::string_view s) {
+  return re.ok() && (*re)->find(s);
+}
+
 std::optional<double> yamlFloat(std::string s) {
-  static const std::regex kFloat(R"(^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$)");
+  static const Pattern kFloat =
+      Regexp::compile(R"(^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$)");
   std::erase(s, '_');
-  if (!std::regex_match(s, kFloat)) return std::nullopt;
+  if (!matches(kFloat, s)) return std::nullopt;
   return std::strtod(s.c_str(), nullptr);
 }
 
 bool looksLikeTimestamp(const std::string& s) {
-  static const std::regex kDate(R"(^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt \t].*)?$)");
-  return std::regex_match(s, kDate);
+  static const Pattern kDate =
+      Regexp::compile(R"((?s)^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt \t].*)?$)");
+  return matches(kDate, s);
 }
 
 // Base-60 numbers ("1:20") are YAML 1.1 floats too; go-yaml quotes strings that look like them.
 bool looksLikeBase60(const std::string& s) {
-  static const std::regex kBase60(R"(^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$)");
-  return std::regex_match(s, kBase60);
+  static const Pattern kBase60 =
+      Regexp::compile(R"(^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$)");
+  return matches(kBase60, s);
 }
 
 // A plain scalar's value, or an error when JSON cannot hold it (.inf, .nan).
@@ -148,7 +162,9 @@ bool resolvesToNonString(const std::string& s) {
 
 // --- emitting ----------------------------------------------------------------------------
 
-bool isBlank(char ch) { return ch == ' ' || ch == '\t'; }
+bool isBlank(char ch) {
+  return ch == ' ' || ch == '\t';
+}
 
 // libyaml's analysis for block context: can the string be written plain, or single-quoted?
 struct ScalarAnalysis {
@@ -177,17 +193,39 @@ std::string doubleQuoted(std::string_view s) {
   std::string out = "\"";
   for (unsigned char ch : s) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\0': out += "\\0"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\v': out += "\\v"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
-      case 0x1b: out += "\\e"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case 0x1b:
+        out += "\\e";
+        break;
       default:
         if (ch < 0x20 || ch == 0x7f) {
           out += fmt::format("\\x{:02X}", ch);
@@ -327,7 +365,8 @@ Result<std::string> keyText(const YAML::Node& key) {
 Result<Json> fromYaml(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: return Json(nullptr);
+    case YAML::NodeType::Null:
+      return Json(nullptr);
     case YAML::NodeType::Scalar:
       if (isQuotedOrStrTagged(n)) return Json(n.Scalar());
       return resolvePlain(n.Scalar());
@@ -357,7 +396,9 @@ Result<Json> fromYaml(const YAML::Node& n) {
 
 }  // namespace
 
-BuiltinResult yamlMarshal(const BuiltinCall& c) { return defined(toYaml(c.args[0])); }
+BuiltinResult yamlMarshal(const BuiltinCall& c) {
+  return defined(toYaml(c.args[0]));
+}
 
 BuiltinResult yamlUnmarshal(const BuiltinCall& c) {
   auto in = stringArg(c, 0);

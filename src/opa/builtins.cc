@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "opa/builtin_impl.h"
@@ -18,12 +20,18 @@ namespace detail {
 
 std::string_view typeName(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "boolean";
-    case Json::value_t::string: return "string";
-    case Json::value_t::array: return "array";
-    case Json::value_t::object: return "object";
-    default: return "number";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "boolean";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "object";
+    default:
+      return "number";
   }
 }
 
@@ -32,8 +40,8 @@ Error fail(const BuiltinCall& c, std::string_view message) {
 }
 
 Error operandError(const BuiltinCall& c, size_t index, std::string_view want) {
-  return fail(c, fmt::format("operand {} must be {} but got {}", index + 1, want,
-                             typeName(c.args[index])));
+  return fail(
+      c, fmt::format("operand {} must be {} but got {}", index + 1, want, typeName(c.args[index])));
 }
 
 Result<const std::string*> stringArg(const BuiltinCall& c, size_t index) {
@@ -257,10 +265,8 @@ Result<std::string> patchPointer(const Json& path) {
       return makeError("a patch path segment must be a string or an integer");
     }
     out.push_back('/');
-    for (char ch : text) {
-      if (ch == '~') out += "~0";
-      else if (ch == '/') out += "~1";
-      else out.push_back(ch);
+    for (char ch : text) {  // JSON pointer escapes
+      out += ch == '~' ? std::string("~0") : ch == '/' ? std::string("~1") : std::string(1, ch);
     }
   }
   return out;
@@ -269,8 +275,8 @@ Result<std::string> patchPointer(const Json& path) {
 // Checks one operation and rewrites its paths into JSON pointers.
 Result<Json> normalisePatch(const Json& op) {
   static const std::map<std::string, const char*, std::less<>> kNeeds = {
-      {"add", "value"}, {"replace", "value"}, {"test", "value"},
-      {"remove", nullptr}, {"move", "from"}, {"copy", "from"}};
+      {"add", "value"},    {"replace", "value"}, {"test", "value"},
+      {"remove", nullptr}, {"move", "from"},     {"copy", "from"}};
   if (!op.is_object()) return makeError("a patch must be an object");
   auto name = op.find("op");
   if (name == op.end() || !name->is_string()) return makeError("a patch needs a string `op`");
@@ -330,9 +336,12 @@ struct SemVer {
   std::vector<std::string_view> pre;
 };
 
-bool isIdentChar(char ch) { return std::isalnum(uint8_t(ch)) || ch == '-'; }
+bool isIdentChar(char ch) {
+  return std::isalnum(uint8_t(ch)) || ch == '-';
+}
 bool allDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
 }
 
 // Dot-separated non-empty identifiers; numeric ones without leading zeros when `strict`.
@@ -352,7 +361,8 @@ std::optional<std::vector<std::string_view>> identifiers(std::string_view s, boo
 std::optional<SemVer> parseSemver(std::string_view s) {
   SemVer v;
   size_t plus = s.find('+');
-  if (plus != std::string_view::npos && !identifiers(s.substr(plus + 1), false)) return std::nullopt;
+  if (plus != std::string_view::npos && !identifiers(s.substr(plus + 1), false))
+    return std::nullopt;
   s = s.substr(0, plus);
   size_t dash = s.find('-');
   if (dash != std::string_view::npos) {
@@ -449,7 +459,9 @@ CivilDate civilFromDays(int64_t z) {
   return {yoe + era * 400 + (m <= 2), m, d};
 }
 
-bool isLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool isLeap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int64_t daysInMonth(int64_t y, int64_t m) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -491,10 +503,9 @@ Result<int64_t> parseRfc3339(std::string_view s) {
   size_t pos = 0;
   auto year = fixedDigits(s, pos, 4);
   std::optional<int64_t> month, day, hour, minute, second;
-  if (!year || !expect(s, pos, '-') || !(month = fixedDigits(s, pos, 2)) ||
-      !expect(s, pos, '-') || !(day = fixedDigits(s, pos, 2)) || !expect(s, pos, 'T') ||
-      !(hour = fixedDigits(s, pos, 2)) || !expect(s, pos, ':') ||
-      !(minute = fixedDigits(s, pos, 2)) || !expect(s, pos, ':') ||
+  if (!year || !expect(s, pos, '-') || !(month = fixedDigits(s, pos, 2)) || !expect(s, pos, '-') ||
+      !(day = fixedDigits(s, pos, 2)) || !expect(s, pos, 'T') || !(hour = fixedDigits(s, pos, 2)) ||
+      !expect(s, pos, ':') || !(minute = fixedDigits(s, pos, 2)) || !expect(s, pos, ':') ||
       !(second = fixedDigits(s, pos, 2))) {
     return bad("not in the form 2006-01-02T15:04:05Z07:00");
   }
@@ -558,8 +569,64 @@ Result<int64_t> nanosArg(const BuiltinCall& c, const Json& v) {
                              detail::typeName(v)));
 }
 
-// Seconds east of UTC for `tz` at `secs`. Only UTC and the host's local zone are known: GCC 12
-// has no time zone database.
+// TZif files (RFC 8536) of the system time zone database, since GCC 12's <chrono> has none.
+class TzifReader {
+ public:
+  explicit TzifReader(std::string data) : data_(std::move(data)) {}
+
+  // Seconds east of UTC at `secs`: the type of the last transition at or before it (the first
+  // type before any transition). Past the table we keep its last type, which the full
+  // ("fat") files Debian ships extend to 2037.
+  std::optional<int64_t> offsetAt(int64_t secs) const {
+    if (data_.size() < 44 || data_.compare(0, 4, "TZif") != 0) return std::nullopt;
+    size_t header = 0;
+    size_t time_size = 4;
+    if (data_[4] >= '2') {  // skip the 32-bit block, use the 64-bit one
+      header = 44 + blockSize(0, 4);
+      time_size = 8;
+      if (data_.size() < header + 44) return std::nullopt;
+    }
+    uint32_t timecnt = count(header, 3), typecnt = count(header, 4);
+    size_t times = header + 44, indexes = times + timecnt * time_size;
+    size_t types = indexes + timecnt;
+    if (typecnt == 0 || data_.size() < types + typecnt * 6) return std::nullopt;
+    size_t type = 0;
+    for (uint32_t i = 0; i < timecnt; ++i) {
+      int64_t at = time_size == 8 ? int64_t(be(times + i * 8, 8)) : int32_t(be(times + i * 4, 4));
+      if (at > secs) break;
+      type = uint8_t(data_[indexes + i]);
+    }
+    if (type >= typecnt) return std::nullopt;
+    return int64_t(int32_t(be(types + type * 6, 4)));
+  }
+
+ private:
+  uint64_t be(size_t at, size_t n) const {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = v << 8 | uint8_t(data_[at + i]);
+    return v;
+  }
+  // Header counts: isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt.
+  uint32_t count(size_t header, int which) const {
+    return uint32_t(be(header + 20 + size_t(which) * 4, 4));
+  }
+  size_t blockSize(size_t header, size_t time_size) const {
+    return count(header, 3) * (time_size + 1) + count(header, 4) * 6 + count(header, 5) +
+           count(header, 2) * (time_size + 4) + count(header, 1) + count(header, 0);
+  }
+
+  std::string data_;
+};
+
+bool isZoneName(std::string_view tz) {
+  if (tz.empty() || tz.front() == '/' || tz.find("..") != std::string_view::npos) return false;
+  return std::all_of(tz.begin(), tz.end(), [](char ch) {
+    return std::isalnum(uint8_t(ch)) || ch == '/' || ch == '_' || ch == '-' || ch == '+';
+  });
+}
+
+// Seconds east of UTC for `tz` at `secs`: UTC, the host's local zone, or an IANA name read
+// from /usr/share/zoneinfo (upstream compiles the database in; here the host must have it).
 Result<int64_t> zoneOffset(const BuiltinCall& c, std::string_view tz, int64_t secs) {
   if (tz.empty() || tz == "UTC") return int64_t(0);
   if (tz == "Local") {
@@ -568,7 +635,16 @@ Result<int64_t> zoneOffset(const BuiltinCall& c, std::string_view tz, int64_t se
     if (!localtime_r(&t, &local)) return fail(c, "cannot convert to local time");
     return int64_t(local.tm_gmtoff);
   }
-  return fail(c, fmt::format("unknown time zone {}", tz));
+  std::optional<int64_t> offset;
+  if (isZoneName(tz)) {
+    std::ifstream in("/usr/share/zoneinfo/" + std::string(tz), std::ios::binary);
+    if (in) {
+      std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      offset = TzifReader(std::move(data)).offsetAt(secs);
+    }
+  }
+  if (!offset) return fail(c, fmt::format("unknown time zone {}", tz));
+  return *offset;
 }
 
 // date(ns) or date([ns, tz]) → [year, month, day].
@@ -577,12 +653,10 @@ BuiltinResult date(const BuiltinCall& c) {
   const Json* ns_value = &arg;
   std::string tz;
   if (arg.is_array()) {
-    if (arg.empty() || arg.size() > 2) return fail(c, "expected [ns] or [ns, time zone]");
+    if (arg.size() != 2) return fail(c, "expected [ns, time zone]");
+    if (!arg[1].is_string()) return fail(c, "the time zone must be a string");
     ns_value = &arg[0];
-    if (arg.size() == 2) {
-      if (!arg[1].is_string()) return fail(c, "the time zone must be a string");
-      tz = arg[1].get<std::string>();
-    }
+    tz = arg[1].get<std::string>();
   }
   auto ns = nanosArg(c, *ns_value);
   if (!ns) return ns.error();
@@ -640,8 +714,7 @@ std::vector<std::string> implementedBuiltins() {
   return out;
 }
 
-BuiltinResult callBuiltin(std::string_view name, std::span<const Json> args,
-                          BuiltinContext& ctx) {
+BuiltinResult callBuiltin(std::string_view name, std::span<const Json> args, BuiltinContext& ctx) {
   const Builtin* b = findBuiltin(name);
   if (!b) return makeError(fmt::format("{}: not implemented", name));
   BuiltinCall call{b->name, args, ctx};

@@ -20,8 +20,8 @@ using Json = nlohmann::json;
 // What builtins share during one evaluation: OPA answers time.now_ns with the same instant for
 // every call in an evaluation.
 struct BuiltinContext {
-  std::string policy_id;             // for the trace log
-  std::optional<int64_t> now_ns;     // set by the first time.now_ns
+  std::string policy_id;                       // for the trace log
+  std::optional<int64_t> now_ns;               // set by the first time.now_ns
   std::vector<std::string>* traces = nullptr;  // when set, trace notes land here too
 };
 

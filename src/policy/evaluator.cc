@@ -4,6 +4,7 @@
 
 #include "common/sha256.h"
 #include "policy/wapc_runtime.h"
+#include "opa/rego_runtime.h"
 #include "policy/wasi_runtime.h"
 #include "wapc/wapc_host.h"
 
@@ -40,6 +41,8 @@ Evaluator::Evaluator(std::shared_ptr<wasm::Engine> engine, host::Dispatcher* dis
       timeout_(timeout) {
   runtimes_[ExecutionMode::KubewardenWapc] = wapc_;
   runtimes_[ExecutionMode::Wasi] = std::make_shared<WasiRuntime>();
+  runtimes_[ExecutionMode::Opa] = std::make_shared<opa::OpaRuntime>();
+  runtimes_[ExecutionMode::Gatekeeper] = std::make_shared<opa::GatekeeperRuntime>();
 }
 
 void Evaluator::setRuntime(ExecutionMode mode, std::shared_ptr<const ModeRuntime> runtime) {

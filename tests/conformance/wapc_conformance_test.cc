@@ -120,7 +120,9 @@ TEST_P(WapcConformance, MatchesReference) {
     EXPECT_EQ(dispatcher.calls[i].operation, calls[i]["operation"]);
     EXPECT_EQ(dispatcher.calls[i].payload, base64Decode(calls[i]["payload_b64"]));
   }
-  if (c.contains("console_log")) EXPECT_EQ(json(console), c["console_log"]);
+  if (c.contains("console_log")) {
+    EXPECT_EQ(json(console), c["console_log"]);
+  }
 }
 
 std::string caseName(const ::testing::TestParamInfo<json>& info) {

@@ -283,7 +283,9 @@ class V8Instance : public Instance, public Caller {
     exports_.Reset(isolate, exports);
     v8::Local<v8::Value> mem = imported_memory;
     if (mem.IsEmpty()) {
-      exports->Get(ctx, v8::String::NewFromUtf8Literal(isolate, "memory")).ToLocal(&mem);
+      if (!exports->Get(ctx, v8::String::NewFromUtf8Literal(isolate, "memory")).ToLocal(&mem)) {
+        mem.Clear();
+      }
     }
     if (!mem.IsEmpty() && mem->IsWasmMemoryObject()) {
       memory_.Reset(isolate, mem.As<v8::WasmMemoryObject>());

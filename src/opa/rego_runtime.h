@@ -1,0 +1,90 @@
+// Kubewarden's Rego execution modes: `opa` and `gatekeeper` policies are Rego compiled to wasm
+// by `opa build -t wasm`, evaluated through the OPA ABI (opa_abi.h) on a fresh instance per
+// request, always at entrypoint 0 (as Kubewarden 1.10 does).
+//
+// opa:        input {"request": <request>}, data = the settings object; the verdict is
+//             result[0].result.response, an AdmissionResponse (camelCase) whose uid we overwrite.
+// gatekeeper: input {"parameters": <settings>, "review": <request>}, data {"inventory": {}};
+//             result[0].result lists {"msg": ...} violations: none allows the request, otherwise
+//             it is rejected with the messages joined by ", ". Raw requests are refused.
+//
+// Registration (see Evaluator::setRuntime):
+//   evaluator.setRuntime(ExecutionMode::Opa, std::make_shared<kw::opa::OpaRuntime>());
+//   evaluator.setRuntime(ExecutionMode::Gatekeeper,
+//   std::make_shared<kw::opa::GatekeeperRuntime>());
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "opa/opa_abi.h"
+#include "policy/mode_runtime.h"
+
+namespace kw::opa {
+
+class RegoRuntime : public policy::ModeRuntime {
+ public:
+  enum class Flavor { Opa, Gatekeeper };
+  explicit RegoRuntime(Flavor flavor) : flavor_(flavor) {}
+
+  Result<admission::OrderedJson> validate(const policy::PolicyConfig& policy,
+                                          const policy::Request& request,
+                                          const policy::Invocation& call) const override;
+  // Rego policies have no settings validation: always valid, unless the module cannot be
+  // loaded at all (see prepare), which is how a policy needing a missing builtin stops the
+  // policy-server at boot as it does upstream.
+  policy::SettingsValidation validateSettings(const policy::PolicyConfig& policy,
+                                              const policy::Invocation& call) const override;
+
+  // Loads the module once (reading the builtins it needs and its entrypoints) and fails when
+  // it needs a builtin we do not implement, naming it. Later calls answer from a cache.
+  Status prepare(const policy::PolicyConfig& policy, const policy::Invocation& call) const;
+
+ private:
+  struct ModuleEntry {
+    std::weak_ptr<const wasm::CompiledModule> module;
+    ModuleInfoPtr info;
+    std::optional<std::string> load_error;  // set when the module needs missing builtins
+  };
+
+  // The cached entry, or null when this module has not been loaded yet.
+  std::optional<ModuleEntry> cachedModule(const wasm::CompiledModulePtr& module) const;
+  ModuleEntry remember(const wasm::CompiledModulePtr& module, ModuleInfoPtr info) const;
+  // The data document's text for this policy, built once per (policy id, settings).
+  Result<std::shared_ptr<const std::string>> dataFor(const policy::PolicyConfig& policy) const;
+  std::string inputFor(const policy::PolicyConfig& policy, const policy::Request& request) const;
+  // Evaluates entrypoint 0 on a fresh instance: the result set's JSON text.
+  Result<std::string> evaluate(const policy::PolicyConfig& policy, std::string_view input,
+                               const policy::Invocation& call) const;
+
+  Flavor flavor_;
+  mutable std::mutex mu_;
+  mutable std::map<const wasm::CompiledModule*, ModuleEntry> modules_;
+  struct CachedData {
+    std::string settings;  // what the data was built from
+    std::shared_ptr<const std::string> data;
+  };
+  mutable std::map<std::string, CachedData> data_;  // by policy id
+};
+
+class OpaRuntime final : public RegoRuntime {
+ public:
+  OpaRuntime() : RegoRuntime(Flavor::Opa) {}
+};
+
+class GatekeeperRuntime final : public RegoRuntime {
+ public:
+  GatekeeperRuntime() : RegoRuntime(Flavor::Gatekeeper) {}
+};
+
+// The verdict of an OPA policy: result[0].result.response as an AdmissionResponse with `uid`
+// replaced; "cannot interpret OPA policy result" when it is absent.
+Result<admission::OrderedJson> opaAdmissionResponse(std::string_view result_set,
+                                                    const std::string& uid);
+// The verdict of a Gatekeeper policy from its violations (an unreadable result counts as none).
+admission::OrderedJson gatekeeperAdmissionResponse(std::string_view result_set,
+                                                   const std::string& uid);
+
+}  // namespace kw::opa
