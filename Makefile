@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: deps configure build test run bench format clean
+.PHONY: deps configure build test run demo bench format clean
 
 deps:
 	@bash scripts/deps.sh
@@ -20,7 +20,10 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 run: build
-	bash scripts/run_examples.sh $(BUILD_DIR)
+	bash scripts/run_server.sh $(BUILD_DIR)
+
+demo: build
+	bash scripts/kwctl_demo.sh $(BUILD_DIR)
 
 bench: build
 	bash bench/run_all.sh $(BUILD_DIR)

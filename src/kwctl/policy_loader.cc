@@ -8,38 +8,13 @@
 #include <iterator>
 #include <sstream>
 
+#include "common/yaml_json.h"
 #include "wasm/binary/module_binary.h"
 
 namespace kw::kwctl {
 namespace {
 
 using admission::Json;
-
-Json yamlToJson(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      Json o = Json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = yamlToJson(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Sequence: {
-      Json a = Json::array();
-      for (const auto& v : n) a.push_back(yamlToJson(v));
-      return a;
-    }
-    case YAML::NodeType::Scalar: {
-      // Quoted scalars stay strings; plain ones are typed the way YAML 1.2 core reads them.
-      if (n.Tag() == "!") return n.Scalar();
-      Json parsed = Json::parse(n.Scalar(), nullptr, false);
-      if (!parsed.is_discarded() && !parsed.is_object() && !parsed.is_array()) return parsed;
-      if (n.Scalar() == "~" || n.Scalar() == "Null" || n.Scalar() == "NULL") return nullptr;
-      if (n.Scalar() == "True" || n.Scalar() == "TRUE") return true;
-      if (n.Scalar() == "False" || n.Scalar() == "FALSE") return false;
-      return n.Scalar();
-    }
-    default: return nullptr;
-  }
-}
 
 Result<Json> parseSettings(const RunFlags& f) {
   if (!f.settings_json.empty() && !f.settings_path.empty()) {

@@ -3,9 +3,13 @@
 // plus process metrics. Thread-safe; recording is cheap enough for the request path.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace kw::server {
@@ -15,14 +19,21 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Metrics {
  public:
+  // Upper bounds (inclusive, milliseconds) of the latency histogram buckets: the OpenTelemetry
+  // SDK's default explicit bounds, which upstream's OTLP histogram used. +Inf is implicit.
+  static constexpr std::array<double, 15> kBounds = {0,   5,   10,   25,   50,   75,   100,  250,
+                                                     500, 750, 1000, 2500, 5000, 7500, 10000};
+
   // One evaluation: +1 on the counter and one latency observation, both with these labels.
   void recordEvaluation(const Labels& labels, double latency_ms);
   // The Prometheus text exposition format (version 0.0.4), process metrics included.
   std::string render() const;
+  // Only the evaluation families (no process metrics): deterministic, for tests and embedding.
+  std::string renderEvaluations() const;
 
  private:
   struct Histogram {
-    std::vector<uint64_t> buckets;  // cumulative counts per bound, same order as kBounds
+    std::array<uint64_t, kBounds.size()> buckets{};  // cumulative counts per bound (kBounds)
     uint64_t count = 0;
     double sum = 0;
   };
@@ -30,5 +41,11 @@ class Metrics {
   std::map<Labels, uint64_t> evaluations_;
   std::map<Labels, Histogram> latency_;
 };
+
+// Text-format helpers, shared with the process metrics.
+// A label value with \, " and newline escaped, as the text format requires.
+std::string escapeLabelValue(std::string_view value);
+// A float sample value: shortest round-trip form; +Inf, -Inf, NaN spelled as Prometheus does.
+std::string formatSampleValue(double value);
 
 }  // namespace kw::server

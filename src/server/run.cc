@@ -1,13 +1,154 @@
 #include "server/run.h"
 
+#include <signal.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 #include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "opa/builtins.h"
+#include "server/api.h"
+#include "server/config.h"
+#include "server/environment.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/policies_file.h"
+#include "server/worker_pool.h"
 
 namespace kw::server {
+namespace {
 
-// Wired up by the lead once config, environment, API and transport exist.
-int run(int, char**) {
-  std::fprintf(stderr, "Error: policy-server is not wired up yet\n");
-  return 1;
+// One JSON object per line, with the message escaped properly (a pattern string cannot).
+class JsonLineSink : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    auto ts = std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch());
+    nlohmann::ordered_json line = {
+        {"timestamp_us", ts.count()},
+        {"level", spdlog::level::to_string_view(msg.level).data()},
+        {"target", std::string(msg.logger_name.data(), msg.logger_name.size())},
+        {"message", std::string(msg.payload.data(), msg.payload.size())}};
+    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text.push_back('\n');
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  void flush_() override { std::fflush(stdout); }
+};
+
+void setupLogging(const ServerConfig& config) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (config.log_fmt == LogFormat::Json) {
+    logger = std::make_shared<spdlog::logger>("policy-server", std::make_shared<JsonLineSink>());
+  } else if (config.log_no_color) {
+    logger = spdlog::stdout_logger_mt("policy-server");
+  } else {
+    logger = spdlog::stdout_color_mt("policy-server");
+  }
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::flush_on(spdlog::level::info);
+}
+
+void printVersion() {
+  std::cout << "policy-server " << kKubewardenVersion << "-cpp\n\nOPA builtins implemented:\n";
+  for (const auto& name : opa::implementedBuiltins()) std::cout << "  " << name << "\n";
+}
+
+ServerOptions serverOptions(const ServerConfig& config) {
+  ServerOptions so;
+  so.address = config.addr;
+  so.port = config.port;
+  so.cert_file = config.cert_file;
+  so.key_file = config.key_file;
+  so.client_ca_file = config.client_ca_file;
+  so.max_body_bytes = config.max_body_bytes;
+  // --enable-metrics moves /metrics to its own port (upstream's collector port by default);
+  // otherwise it is served on the main listener.
+  if (config.enable_metrics) so.metrics_port = config.metrics_port;
+  return so;
+}
+
+// SIGTERM and SIGINT are blocked in every thread and taken synchronously by the main thread,
+// so no handler runs in the middle of request processing.
+sigset_t shutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+int serve(const ServerConfig& config) {
+  auto policies = readPoliciesFile(config.policies);
+  if (!policies) {
+    spdlog::error("{}", policies.error().message);
+    return 1;
+  }
+  if (config.sources_path) {
+    if (auto sources = readSourcesFile(*config.sources_path); !sources) {
+      spdlog::error("{}", sources.error().message);
+      return 1;
+    }
+  }
+  auto boot = std::chrono::steady_clock::now();
+  WorkerPool pool(config.workers);
+  Metrics metrics;
+  auto env = EvaluationEnvironment::create(config, *policies, pool);
+  if (!env) {
+    spdlog::error("{}", env.error().message);
+    return 1;
+  }
+  Api api(**env, pool, &metrics, ApiOptions::fromConfig(config));
+  HttpServer server(serverOptions(config), api, &metrics);
+  if (auto started = server.start(); !started) {
+    spdlog::error("{}", started.error().message);
+    return 1;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - boot);
+  spdlog::info("policy-server ready on {}:{} ({}) in {} ms: {} policies over {} modules, {} "
+               "workers",
+               config.addr, server.port(), config.tlsEnabled() ? "https" : "http", ms.count(),
+               (*env)->policyCount(), (*env)->distinctModules(), pool.size());
+
+  sigset_t signals = shutdownSignals();
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, draining {} in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               server.inFlight());
+  server.shutdown();
+  server.wait();
+  pool.shutdown();
+  spdlog::info("policy-server stopped");
+  return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  sigset_t signals = shutdownSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto config = parseConfig(argc, argv);
+  if (!config) {
+    std::cerr << "Error: " << config.error().message << "\n";
+    return 1;
+  }
+  if (config->show_help) {
+    std::cout << config->help_text;
+    return 0;
+  }
+  if (config->show_version) {
+    printVersion();
+    return 0;
+  }
+  setupLogging(*config);
+  return serve(*config);
 }
 
 }  // namespace kw::server

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: evaluates the bundled example policy (our pod-privileged guest) on a privileged
-# and on an unprivileged pod with kwctl, and prints both verdicts. The policy-server replaces
-# this once it exists.
+# `make demo`: evaluates the bundled example policy (our pod-privileged guest) with kwctl on a
+# privileged and on an unprivileged pod, and prints both verdicts.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)

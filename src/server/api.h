@@ -1,0 +1,46 @@
+// The admission API (spec §1.7): POST /validate/{id}, /validate_raw/{id}, /audit/{id} and
+// GET /readiness. Parsing, evaluation and post-processing (monitor mode, mutation refusal,
+// always-accept namespace) run on the worker pool, never on the transport's thread; metrics
+// record the policy's vanilla verdict (§1.10).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "server/config.h"
+#include "server/environment.h"
+#include "server/http_types.h"
+#include "server/metrics.h"
+#include "server/worker_pool.h"
+
+namespace kw::server {
+
+struct ApiOptions {
+  // Requests for this namespace are always allowed (status dropped, any patch kept).
+  std::optional<std::string> always_accept_namespace;
+  std::string host = "unknown";  // the `host` field of request logs ($HOSTNAME upstream)
+
+  static ApiOptions fromConfig(const ServerConfig& config);  // host from $HOSTNAME
+};
+
+class Api : public Handler {
+ public:
+  // `metrics` may be null (metrics disabled). Everything must outlive the Api, and the pool
+  // must be drained (shutdown) before the environment is destroyed.
+  Api(const EvaluationEnvironment& env, WorkerPool& pool, Metrics* metrics, ApiOptions options);
+
+  void handle(HttpRequest request, std::function<void(HttpResponse)> done) override;
+
+  enum class Endpoint { Validate, ValidateRaw, Audit };
+
+ private:
+  void evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRequest& request,
+                const std::function<void(HttpResponse)>& done) const;
+
+  const EvaluationEnvironment& env_;
+  WorkerPool& pool_;
+  Metrics* metrics_;
+  ApiOptions options_;
+};
+
+}  // namespace kw::server

@@ -1,0 +1,73 @@
+// The policy-server's command line: upstream's flags with the same names, defaults and
+// KUBEWARDEN_* environment variables (spec §1.1), plus our extras (metrics port, client CA,
+// body size cap). A flag given on the command line wins over its environment variable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+
+namespace kw::server {
+
+// The version we claim to be for metadata `minimumKubewardenVersion` checks (§1.2 step 6).
+constexpr std::string_view kKubewardenVersion = "1.10.0";
+
+enum class LogFormat { Text, Json };
+
+struct ServerConfig {
+  // Logging.
+  std::string log_level = "info";  // trace|debug|info|warn|error
+  LogFormat log_fmt = LogFormat::Text;
+  bool log_no_color = false;  // upstream inverts this flag (a bug); we do not
+
+  // Listener.
+  std::string addr = "0.0.0.0";
+  uint16_t port = 3000;
+  std::string cert_file;  // TLS on iff both cert_file and key_file are set
+  std::string key_file;
+  std::string client_ca_file;            // extra: require client certificates signed by this CA
+  uint64_t max_body_bytes = 8ull << 20;  // extra: larger bodies get 413
+  // extra: the port of a separate plain-HTTP /metrics listener (upstream's collector port).
+  uint16_t metrics_port = 8080;
+
+  // Evaluation.
+  unsigned workers = 1;  // default: std::thread::hardware_concurrency()
+  double policy_timeout_seconds = 2;
+  bool disable_timeout_protection = false;
+  std::optional<std::string> always_accept_admission_reviews_on_namespace;
+
+  // Policies and where they come from.
+  std::string policies = "policies.yml";
+  std::string policies_download_dir = ".";
+  std::string sigstore_cache_dir = "sigstore-data";
+  std::optional<std::string> sources_path;
+  std::optional<std::string> verification_path;
+  std::optional<std::string> docker_config_json_path;
+  bool enable_verification = false;  // declared but unused upstream in 1.10
+  bool enable_metrics = false;
+  bool ignore_kubernetes_connection_failure = false;
+
+  // Daemon mode.
+  bool daemon = false;
+  std::string daemon_pid_file = "policy-server.pid";
+  std::optional<std::string> daemon_stdout_file;
+  std::optional<std::string> daemon_stderr_file;
+
+  // Handled by the caller: print and exit 0 without starting anything.
+  bool show_version = false;
+  bool show_help = false;
+  std::string help_text;  // set when show_help
+
+  bool tlsEnabled() const { return !cert_file.empty(); }
+  // The per-evaluation deadline; nullopt when timeout protection is disabled.
+  std::optional<std::chrono::nanoseconds> policyTimeout() const;
+};
+
+// Parses argv (argv[0] is the program name) and the KUBEWARDEN_* environment. Errors carry
+// CLI11's message or ours, ready to print after "Error: ".
+Result<ServerConfig> parseConfig(int argc, const char* const* argv);
+
+}  // namespace kw::server

@@ -1,0 +1,256 @@
+#include "server/policies_file.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "common/yaml_json.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+namespace kw::server {
+
+using admission::Json;
+
+
+namespace {
+
+Result<std::string> readText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Result<YAML::Node> loadYaml(std::string_view text, std::string_view source) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) return makeError(fmt::format("{}: invalid YAML: {}", source, e.msg));
+    return makeError(fmt::format("{}: invalid YAML at line {}, column {}: {}", source,
+                                 e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
+
+// Errors about one field of one policy, named the same way everywhere.
+class PolicyErrors {
+ public:
+  PolicyErrors(std::string_view source, std::string_view id) : source_(source), id_(id) {}
+  Error field(std::string_view name, std::string_view problem) const {
+    return makeError(
+        fmt::format("{}: policy \"{}\": field \"{}\": {}", source_, id_, name, problem));
+  }
+  Error policy(std::string_view problem) const {
+    return makeError(fmt::format("{}: policy \"{}\": {}", source_, id_, problem));
+  }
+
+ private:
+  std::string_view source_;
+  std::string_view id_;
+};
+
+Result<std::string> requiredUrl(const Json& p, const PolicyErrors& err) {
+  auto it = p.find("url");
+  if (it == p.end() || it->is_null())
+    return err.field("url", "missing (the module URL is required)");
+  if (!it->is_string()) return err.field("url", "expected a string");
+  if (it->get_ref<const std::string&>().empty()) return err.field("url", "must not be empty");
+  return it->get<std::string>();
+}
+
+Result<PolicyMode> policyMode(const Json& p, const PolicyErrors& err) {
+  auto it = p.find("policyMode");
+  if (it == p.end() || it->is_null()) return PolicyMode::Protect;
+  if (*it == "protect") return PolicyMode::Protect;
+  if (*it == "monitor") return PolicyMode::Monitor;
+  return err.field("policyMode", "expected protect or monitor");
+}
+
+Result<bool> allowedToMutate(const Json& p, const PolicyErrors& err) {
+  auto it = p.find("allowedToMutate");
+  if (it == p.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return err.field("allowedToMutate", "expected true or false");
+  return it->get<bool>();
+}
+
+Result<Json> settings(const Json& p, const PolicyErrors& err) {
+  auto it = p.find("settings");
+  if (it == p.end() || it->is_null()) return Json::object();
+  if (!it->is_object()) return err.field("settings", "expected a map");
+  return *it;
+}
+
+Result<std::set<policy::ContextAwareResource>> contextAwareResources(const Json& p,
+                                                                     const PolicyErrors& err) {
+  std::set<policy::ContextAwareResource> out;
+  auto it = p.find("contextAwareResources");
+  if (it == p.end() || it->is_null()) return out;
+  if (!it->is_array()) return err.field("contextAwareResources", "expected a list");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const Json& r = (*it)[i];
+    std::string at = fmt::format("contextAwareResources[{}]", i);
+    if (!r.is_object()) return err.field(at, "expected a map with apiVersion and kind");
+    policy::ContextAwareResource resource;
+    for (auto [key, target] :
+         {std::pair{"apiVersion", &resource.apiVersion}, std::pair{"kind", &resource.kind}}) {
+      auto v = r.find(key);
+      if (v == r.end() || v->is_null()) return err.field(at + "." + key, "missing");
+      if (!v->is_string()) return err.field(at + "." + key, "expected a string");
+      *target = v->get<std::string>();
+    }
+    out.insert(std::move(resource));
+  }
+  return out;
+}
+
+Result<PolicyEntry> parseEntry(const Json& p, const PolicyErrors& err) {
+  if (!p.is_object()) return err.policy("expected a map with at least the field \"url\"");
+  PolicyEntry e;
+  auto url = requiredUrl(p, err);
+  if (!url) return url.error();
+  auto mode = policyMode(p, err);
+  if (!mode) return mode.error();
+  auto mutate = allowedToMutate(p, err);
+  if (!mutate) return mutate.error();
+  auto s = settings(p, err);
+  if (!s) return s.error();
+  auto resources = contextAwareResources(p, err);
+  if (!resources) return resources.error();
+  e.url = std::move(*url);
+  e.mode = *mode;
+  e.allowed_to_mutate = *mutate;
+  e.settings = std::move(*s);
+  e.context_aware_resources = std::move(*resources);
+  return e;
+}
+
+Result<SourceAuthority> parseAuthority(const Json& a, const std::string& at,
+                                       std::string_view source) {
+  auto fail = [&](std::string_view field, std::string_view problem) {
+    return makeError(fmt::format("{}: {}: field \"{}\": {}", source, at, field, problem));
+  };
+  if (!a.is_object()) return makeError(fmt::format("{}: {}: expected a map", source, at));
+  SourceAuthority out;
+  auto type = a.find("type");
+  if (type == a.end() || (*type != "Path" && *type != "Data")) {
+    return fail("type", "expected Path or Data");
+  }
+  out.type = *type == "Path" ? SourceAuthority::Type::Path : SourceAuthority::Type::Data;
+  const char* field = out.type == SourceAuthority::Type::Path ? "path" : "data";
+  auto value = a.find(field);
+  if (value == a.end() || !value->is_string()) return fail(field, "expected a string");
+  (out.type == SourceAuthority::Type::Path ? out.path : out.data) = value->get<std::string>();
+  return out;
+}
+
+Status parseInsecure(const Json& doc, std::string_view source, Sources& out) {
+  auto it = doc.find("insecure_sources");
+  if (it == doc.end() || it->is_null()) return okStatus();
+  if (!it->is_array()) {
+    return makeError(fmt::format("{}: field \"insecure_sources\": expected a list", source));
+  }
+  for (const Json& host : *it) {
+    if (!host.is_string()) {
+      return makeError(
+          fmt::format("{}: field \"insecure_sources\": expected a list of strings", source));
+    }
+    out.insecure_sources.insert(host.get<std::string>());
+  }
+  return okStatus();
+}
+
+Status parseAuthorities(const Json& doc, std::string_view source, Sources& out) {
+  auto it = doc.find("source_authorities");
+  if (it == doc.end() || it->is_null()) return okStatus();
+  if (!it->is_object()) {
+    return makeError(fmt::format("{}: field \"source_authorities\": expected a map", source));
+  }
+  for (const auto& [host, list] : it->items()) {
+    std::string at = fmt::format("source_authorities \"{}\"", host);
+    if (!list.is_array()) return makeError(fmt::format("{}: {}: expected a list", source, at));
+    auto& authorities = out.source_authorities[host];
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto a = parseAuthority(list[i], fmt::format("{}[{}]", at, i), source);
+      if (!a) return a.error();
+      authorities.push_back(std::move(*a));
+    }
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+std::string_view toString(PolicyMode mode) {
+  return mode == PolicyMode::Monitor ? "monitor" : "protect";
+}
+
+Result<PolicyMap> parsePolicies(std::string_view text, std::string_view source) {
+  auto doc = loadYaml(text, source);
+  if (!doc) return doc.error();
+  PolicyMap out;
+  if (doc->IsNull()) return out;
+  if (!doc->IsMap())
+    return makeError(fmt::format("{}: expected a map of policy id to policy", source));
+  for (const auto& kv : *doc) {
+    if (!kv.first.IsScalar())
+      return makeError(fmt::format("{}: policy ids must be strings", source));
+    const std::string& id = kv.first.Scalar();
+    PolicyErrors err(source, id);
+    if (out.contains(id)) return err.policy("duplicate policy id");
+    auto entry = parseEntry(yamlToJson(kv.second), err);
+    if (!entry) return entry.error();
+    out.emplace(id, std::move(*entry));
+  }
+  return out;
+}
+
+Result<PolicyMap> readPoliciesFile(const std::filesystem::path& path) {
+  auto text = readText(path);
+  if (!text) return text.error();
+  return parsePolicies(*text, path.string());
+}
+
+Result<Sources> parseSources(std::string_view text, std::string_view source) {
+  auto doc = loadYaml(text, source);
+  if (!doc) return doc.error();
+  Sources out;
+  if (doc->IsNull()) return out;
+  if (!doc->IsMap()) return makeError(fmt::format("{}: expected a map", source));
+  Json j = yamlToJson(*doc);
+  if (auto ok = parseInsecure(j, source, out); !ok) return ok.error();
+  if (auto ok = parseAuthorities(j, source, out); !ok) return ok.error();
+  return out;
+}
+
+Result<Sources> readSourcesFile(const std::filesystem::path& path) {
+  auto text = readText(path);
+  if (!text) return text.error();
+  return parseSources(*text, path.string());
+}
+
+Result<std::filesystem::path> fetchLocal(const std::string& url) {
+  auto scheme_end = url.find("://");
+  std::string path = url;
+  if (scheme_end != std::string::npos) {
+    std::string scheme = url.substr(0, scheme_end);
+    if (scheme == "registry" || scheme == "http" || scheme == "https") {
+      return makeError(fmt::format(
+          "{}: {}:// URLs are not supported yet: they come with the OCI fetcher; use a local "
+          "path or a file:// URL",
+          url, scheme));
+    }
+    if (scheme != "file") {
+      return makeError(fmt::format("{}: unsupported URL scheme `{}://`", url, scheme));
+    }
+    path = url.substr(scheme_end + 3);
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return makeError(fmt::format("{}: no such file", url));
+  }
+  return std::filesystem::path(path);
+}
+
+}  // namespace kw::server

@@ -1,0 +1,267 @@
+// The policy-server command line (spec §1.1): upstream's names, defaults and KUBEWARDEN_*
+// variables, presence semantics for booleans, flags winning over the environment, and the
+// exact cert/key error.
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kw::server {
+namespace {
+
+// Every variable parseConfig reads, cleared around each test so the host's environment
+// cannot leak in.
+const char* const kEnvVars[] = {
+    "KUBEWARDEN_LOG_LEVEL",
+    "KUBEWARDEN_LOG_FMT",
+    "NO_COLOR",
+    "KUBEWARDEN_BIND_ADDRESS",
+    "KUBEWARDEN_PORT",
+    "KUBEWARDEN_WORKERS",
+    "KUBEWARDEN_CERT_FILE",
+    "KUBEWARDEN_KEY_FILE",
+    "KUBEWARDEN_CLIENT_CA_FILE",
+    "KUBEWARDEN_MAX_BODY_BYTES",
+    "KUBEWARDEN_METRICS_PORT",
+    "KUBEWARDEN_POLICIES",
+    "KUBEWARDEN_POLICIES_DOWNLOAD_DIR",
+    "KUBEWARDEN_SIGSTORE_CACHE_DIR",
+    "KUBEWARDEN_SOURCES_PATH",
+    "KUBEWARDEN_VERIFICATION_CONFIG_PATH",
+    "KUBEWARDEN_DOCKER_CONFIG_JSON_PATH",
+    "KUBEWARDEN_ENABLE_METRICS",
+    "KUBEWARDEN_ENABLE_VERIFICATION",
+    "KUBEWARDEN_ALWAYS_ACCEPT_ADMISSION_REVIEWS_ON_NAMESPACE",
+    "KUBEWARDEN_DISABLE_TIMEOUT_PROTECTION",
+    "KUBEWARDEN_POLICY_TIMEOUT",
+    "KUBEWARDEN_DAEMON",
+    "KUBEWARDEN_DAEMON_PID_FILE",
+    "KUBEWARDEN_DAEMON_STDOUT_FILE",
+    "KUBEWARDEN_DAEMON_STDERR_FILE",
+    "KUBEWARDEN_IGNORE_KUBERNETES_CONNECTION_FAILURE",
+};
+
+constexpr char kCertKeyError[] =
+    "either both --cert-file and --key-file must be provided, or neither";
+
+class ServerConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override { clearEnv(); }
+  void TearDown() override { clearEnv(); }
+
+  static void clearEnv() {
+    for (const char* v : kEnvVars) unsetenv(v);
+  }
+
+  static Result<ServerConfig> parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "policy-server");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return parseConfig(int(argv.size()), argv.data());
+  }
+
+  static ServerConfig parseOk(std::vector<std::string> args) {
+    auto c = parse(std::move(args));
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c ? *c : ServerConfig{};
+  }
+};
+
+TEST_F(ServerConfigTest, Defaults) {
+  ServerConfig c = parseOk({});
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.log_fmt, LogFormat::Text);
+  EXPECT_FALSE(c.log_no_color);
+  EXPECT_EQ(c.addr, "0.0.0.0");
+  EXPECT_EQ(c.port, 3000);
+  unsigned cpus = std::thread::hardware_concurrency();
+  EXPECT_EQ(c.workers, cpus == 0 ? 1 : cpus);
+  EXPECT_EQ(c.cert_file, "");
+  EXPECT_EQ(c.key_file, "");
+  EXPECT_FALSE(c.tlsEnabled());
+  EXPECT_EQ(c.policies, "policies.yml");
+  EXPECT_EQ(c.policies_download_dir, ".");
+  EXPECT_EQ(c.sigstore_cache_dir, "sigstore-data");
+  EXPECT_FALSE(c.sources_path);
+  EXPECT_FALSE(c.verification_path);
+  EXPECT_FALSE(c.docker_config_json_path);
+  EXPECT_FALSE(c.always_accept_admission_reviews_on_namespace);
+  EXPECT_FALSE(c.enable_metrics);
+  EXPECT_FALSE(c.enable_verification);
+  EXPECT_FALSE(c.disable_timeout_protection);
+  EXPECT_FALSE(c.ignore_kubernetes_connection_failure);
+  EXPECT_FALSE(c.daemon);
+  EXPECT_EQ(c.daemon_pid_file, "policy-server.pid");
+  EXPECT_FALSE(c.daemon_stdout_file);
+  EXPECT_FALSE(c.daemon_stderr_file);
+  EXPECT_DOUBLE_EQ(c.policy_timeout_seconds, 2);
+  EXPECT_EQ(c.policyTimeout(), std::chrono::seconds(2));
+  EXPECT_EQ(c.metrics_port, 8080);
+  EXPECT_EQ(c.max_body_bytes, 8u << 20);
+  EXPECT_FALSE(c.show_version);
+  EXPECT_FALSE(c.show_help);
+}
+
+TEST_F(ServerConfigTest, EnvironmentVariables) {
+  setenv("KUBEWARDEN_PORT", "8443", 1);
+  setenv("KUBEWARDEN_BIND_ADDRESS", "127.0.0.1", 1);
+  setenv("KUBEWARDEN_WORKERS", "3", 1);
+  setenv("KUBEWARDEN_POLICIES", "/config/policies.yml", 1);
+  setenv("KUBEWARDEN_POLICY_TIMEOUT", "0.25", 1);
+  setenv("KUBEWARDEN_LOG_LEVEL", "debug", 1);
+  setenv("KUBEWARDEN_LOG_FMT", "json", 1);
+  setenv("KUBEWARDEN_ALWAYS_ACCEPT_ADMISSION_REVIEWS_ON_NAMESPACE", "kube-system", 1);
+  setenv("KUBEWARDEN_SOURCES_PATH", "/sources.yml", 1);
+  setenv("KUBEWARDEN_VERIFICATION_CONFIG_PATH", "/verification.yml", 1);
+  setenv("KUBEWARDEN_DOCKER_CONFIG_JSON_PATH", "/docker", 1);
+  setenv("KUBEWARDEN_POLICIES_DOWNLOAD_DIR", "/store", 1);
+  setenv("KUBEWARDEN_CERT_FILE", "/pki/cert.pem", 1);
+  setenv("KUBEWARDEN_KEY_FILE", "/pki/key.pem", 1);
+  setenv("KUBEWARDEN_DAEMON_PID_FILE", "/run/ps.pid", 1);
+  ServerConfig c = parseOk({});
+  EXPECT_EQ(c.port, 8443);
+  EXPECT_EQ(c.addr, "127.0.0.1");
+  EXPECT_EQ(c.workers, 3u);
+  EXPECT_EQ(c.policies, "/config/policies.yml");
+  EXPECT_EQ(c.policyTimeout(), std::chrono::milliseconds(250));  // decimals, exactly
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.log_fmt, LogFormat::Json);
+  EXPECT_EQ(c.always_accept_admission_reviews_on_namespace, "kube-system");
+  EXPECT_EQ(c.sources_path, "/sources.yml");
+  EXPECT_EQ(c.verification_path, "/verification.yml");
+  EXPECT_EQ(c.docker_config_json_path, "/docker");
+  EXPECT_EQ(c.policies_download_dir, "/store");
+  EXPECT_TRUE(c.tlsEnabled());
+  EXPECT_EQ(c.cert_file, "/pki/cert.pem");
+  EXPECT_EQ(c.key_file, "/pki/key.pem");
+  EXPECT_EQ(c.daemon_pid_file, "/run/ps.pid");
+}
+
+TEST_F(ServerConfigTest, BooleanEnvironmentVariablesArePresenceFlags) {
+  // Upstream checks presence only: even "0" and "false" enable the flag.
+  setenv("KUBEWARDEN_DAEMON", "0", 1);
+  setenv("KUBEWARDEN_ENABLE_METRICS", "false", 1);
+  setenv("KUBEWARDEN_DISABLE_TIMEOUT_PROTECTION", "no", 1);
+  setenv("KUBEWARDEN_IGNORE_KUBERNETES_CONNECTION_FAILURE", "whatever", 1);
+  setenv("KUBEWARDEN_ENABLE_VERIFICATION", "1", 1);
+  setenv("NO_COLOR", "0", 1);
+  ServerConfig c = parseOk({});
+  EXPECT_TRUE(c.daemon);
+  EXPECT_TRUE(c.enable_metrics);
+  EXPECT_TRUE(c.disable_timeout_protection);
+  EXPECT_TRUE(c.ignore_kubernetes_connection_failure);
+  EXPECT_TRUE(c.enable_verification);
+  EXPECT_TRUE(c.log_no_color);
+  EXPECT_EQ(c.policyTimeout(), std::nullopt);
+}
+
+TEST_F(ServerConfigTest, BooleanFlags) {
+  ServerConfig c = parseOk({"--daemon", "--enable-metrics", "--disable-timeout-protection",
+                            "--ignore-kubernetes-connection-failure", "--log-no-color",
+                            "--enable-verification"});
+  EXPECT_TRUE(c.daemon);
+  EXPECT_TRUE(c.enable_metrics);
+  EXPECT_TRUE(c.disable_timeout_protection);
+  EXPECT_TRUE(c.ignore_kubernetes_connection_failure);
+  EXPECT_TRUE(c.log_no_color);
+  EXPECT_TRUE(c.enable_verification);
+  EXPECT_EQ(c.policyTimeout(), std::nullopt);
+}
+
+TEST_F(ServerConfigTest, FlagsOverrideEnvironment) {
+  setenv("KUBEWARDEN_PORT", "8443", 1);
+  setenv("KUBEWARDEN_POLICY_TIMEOUT", "5", 1);
+  setenv("KUBEWARDEN_ALWAYS_ACCEPT_ADMISSION_REVIEWS_ON_NAMESPACE", "kube-system", 1);
+  setenv("KUBEWARDEN_WORKERS", "7", 1);
+  ServerConfig c =
+      parseOk({"--port", "9000", "--policy-timeout=1.5",
+               "--always-accept-admission-reviews-on-namespace", "other", "--workers", "2"});
+  EXPECT_EQ(c.port, 9000);
+  EXPECT_EQ(c.policyTimeout(), std::chrono::milliseconds(1500));
+  EXPECT_EQ(c.always_accept_admission_reviews_on_namespace, "other");
+  EXPECT_EQ(c.workers, 2u);
+}
+
+TEST_F(ServerConfigTest, ExtraFlags) {
+  ServerConfig c = parseOk({"--cert-file", "c.pem", "--key-file", "k.pem", "--client-ca-file",
+                            "ca.pem", "--metrics-port", "9090", "--max-body-bytes", "1024"});
+  EXPECT_EQ(c.client_ca_file, "ca.pem");
+  EXPECT_EQ(c.metrics_port, 9090);
+  EXPECT_EQ(c.max_body_bytes, 1024u);
+  setenv("KUBEWARDEN_METRICS_PORT", "9191", 1);
+  EXPECT_EQ(parseOk({}).metrics_port, 9191);
+}
+
+TEST_F(ServerConfigTest, CertWithoutKeyIsUpstreamsError) {
+  auto only_cert = parse({"--cert-file", "cert.pem"});
+  ASSERT_FALSE(only_cert.ok());
+  EXPECT_EQ(only_cert.error().message, kCertKeyError);
+
+  setenv("KUBEWARDEN_KEY_FILE", "key.pem", 1);
+  auto only_key = parse({});
+  ASSERT_FALSE(only_key.ok());
+  EXPECT_EQ(only_key.error().message, kCertKeyError);
+
+  auto both = parse({"--cert-file", "cert.pem"});
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  EXPECT_TRUE(both->tlsEnabled());
+}
+
+TEST_F(ServerConfigTest, ClientCaNeedsTls) {
+  auto c = parse({"--client-ca-file", "ca.pem"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("--client-ca-file"), std::string::npos);
+}
+
+TEST_F(ServerConfigTest, InvalidValuesAreErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  const Case cases[] = {
+      {{"--log-fmt", "otlp"}, "otlp is not supported"},
+      {{"--log-fmt", "xml"}, "must be text or json"},
+      {{"--log-level", "verbose"}, "--log-level"},
+      {{"--policy-timeout", "0"}, "--policy-timeout"},
+      {{"--policy-timeout", "-1"}, "--policy-timeout"},
+      {{"--policy-timeout", "soon"}, "--policy-timeout"},
+      {{"--workers", "0"}, "--workers"},
+      {{"--port", "70000"}, "--port"},
+      {{"--no-such-flag"}, "--no-such-flag"},
+      {{"--daemon=false"}, "daemon"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse(c.args);
+    ASSERT_FALSE(r.ok()) << c.args[0];
+    EXPECT_NE(r.error().message.find(c.needle), std::string::npos)
+        << c.args[0] << ": " << r.error().message;
+  }
+}
+
+TEST_F(ServerConfigTest, PolicyTimeoutIsPrecise) {
+  EXPECT_EQ(parseOk({"--policy-timeout", "0.001"}).policyTimeout(), std::chrono::milliseconds(1));
+  EXPECT_EQ(parseOk({"--policy-timeout", "3"}).policyTimeout(), std::chrono::seconds(3));
+  EXPECT_EQ(parseOk({"--policy-timeout", "0.1"}).policyTimeout(), std::chrono::milliseconds(100));
+}
+
+TEST_F(ServerConfigTest, VersionAndHelpAreLeftToTheCaller) {
+  EXPECT_TRUE(parseOk({"--version"}).show_version);
+  // --version wins over configuration problems, as printing it needs no valid setup.
+  auto v = parse({"--version", "--cert-file", "x"});
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->show_version);
+
+  ServerConfig h = parseOk({"--help"});
+  EXPECT_TRUE(h.show_help);
+  for (const char* needle : {"--policy-timeout", "KUBEWARDEN_POLICY_TIMEOUT", "--workers",
+                             "--always-accept-admission-reviews-on-namespace", "NO_COLOR"}) {
+    EXPECT_NE(h.help_text.find(needle), std::string::npos) << needle;
+  }
+}
+
+}  // namespace
+}  // namespace kw::server

@@ -1,0 +1,302 @@
+// The policy-server binary, end to end over real HTTP and HTTPS on loopback.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/server_process.h"
+#include "support/test_env.h"
+
+namespace kw::test {
+namespace {
+
+using nlohmann::json;
+
+std::string review(const std::string& uid, const std::string& ns, bool privileged,
+                   const std::string& operation = "CREATE") {
+  json container = {{"name", "c"}, {"image", "nginx"}};
+  if (privileged) container["securityContext"] = {{"privileged", true}};
+  json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", "p-" + uid}, {"namespace", ns}, {"labels", {{"a", "b"}}}}},
+              {"spec", {{"containers", json::array({container})}}}};
+  json req = {{"uid", uid},
+              {"kind", {{"group", ""}, {"version", "v1"}, {"kind", "Pod"}}},
+              {"resource", {{"group", ""}, {"version", "v1"}, {"resource", "pods"}}},
+              {"requestKind", {{"group", ""}, {"version", "v1"}, {"kind", "Pod"}}},
+              {"name", "p-" + uid},
+              {"namespace", ns},
+              {"operation", operation},
+              {"userInfo", {{"username", "alice"}}},
+              {"object", pod}};
+  return json(
+             {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", req}})
+      .dump();
+}
+
+std::string policiesYml() {
+  auto g = [](const char* name) { return guestPath(name).string(); };
+  return "privileged:\n  url: " + g("pod_privileged") +
+         "\n"
+         "privileged-monitor:\n  url: file://" +
+         g("pod_privileged") +
+         "\n  policyMode: monitor\n"
+         "mutate-allowed:\n  url: " +
+         g("add_label") +
+         "\n  allowedToMutate: true\n"
+         "mutate-refused:\n  url: " +
+         g("add_label") +
+         "\n"
+         "loop:\n  url: " +
+         g("endless_loop") +
+         "\n"
+         "hog:\n  url: " +
+         g("memory_hog") +
+         "\n"
+         "annotation:\n  url: " +
+         g("settings_check") + "\n  settings:\n    required_annotation: owner\n";
+}
+
+json responseOf(const HttpResult& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  return j.is_object() && j.contains("response") ? j["response"] : json();
+}
+
+class PolicyServerE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess(policiesYml(),
+                                {"--workers", "2", "--policy-timeout", "1",
+                                 "--always-accept-admission-reviews-on-namespace", "kube-system"});
+    ready_ = server_->waitReady();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(ready_) << server_->log(); }
+
+  static ServerProcess* server_;
+  static bool ready_;
+};
+ServerProcess* PolicyServerE2E::server_ = nullptr;
+bool PolicyServerE2E::ready_ = false;
+
+TEST_F(PolicyServerE2E, ReadinessAndValidate) {
+  EXPECT_EQ(server_->get("/readiness").status, 200);
+  auto r = server_->post("/validate/privileged", review("u1", "default", true));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body["kind"], "AdmissionReview");
+  EXPECT_EQ(body["apiVersion"], "admission.k8s.io/v1");
+  EXPECT_EQ(body["response"]["uid"], "u1");
+  EXPECT_EQ(body["response"]["allowed"], false);
+  EXPECT_EQ(body["response"]["status"]["message"], "Privileged container is not allowed");
+  auto ok = responseOf(server_->post("/validate/privileged", review("u2", "default", false)));
+  EXPECT_EQ(ok["allowed"], true);
+}
+
+TEST_F(PolicyServerE2E, ValidateRawAndAudit) {
+  json raw = {{"request", {{"uid", "raw-1"}, {"hello", "world"}}}};
+  auto r = server_->post("/validate_raw/privileged", raw.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = json::parse(r.body);
+  EXPECT_TRUE(body.contains("response"));
+  EXPECT_FALSE(body.contains("kind")) << "raw answers carry no kind/apiVersion";
+
+  // /audit reports the vanilla verdict even for a monitor-mode policy.
+  auto audit = responseOf(server_->post("/audit/privileged-monitor", review("a1", "d", true)));
+  EXPECT_EQ(audit["allowed"], false);
+}
+
+TEST_F(PolicyServerE2E, MonitorModeAllowsButProtectRejects) {
+  auto monitor =
+      responseOf(server_->post("/validate/privileged-monitor", review("m1", "default", true)));
+  EXPECT_EQ(monitor["allowed"], true);
+  EXPECT_FALSE(monitor.contains("status"));
+  auto protect = responseOf(server_->post("/validate/privileged", review("m2", "default", true)));
+  EXPECT_EQ(protect["allowed"], false);
+}
+
+TEST_F(PolicyServerE2E, MutationAllowedAndRefused) {
+  auto allowed = responseOf(server_->post("/validate/mutate-allowed", review("x1", "d", false)));
+  EXPECT_EQ(allowed["allowed"], true);
+  EXPECT_EQ(allowed["patchType"], "JSONPatch");
+  EXPECT_FALSE(allowed.value("patch", "").empty());
+
+  auto refused = responseOf(server_->post("/validate/mutate-refused", review("x2", "d", false)));
+  EXPECT_EQ(refused["allowed"], false);
+  EXPECT_FALSE(refused.contains("patch"));
+  EXPECT_EQ(refused["status"]["message"],
+            "Request rejected by policy mutate-refused. The policy attempted to mutate the "
+            "request, but it is currently configured to not allow mutations.");
+}
+
+TEST_F(PolicyServerE2E, AlwaysAcceptNamespace) {
+  auto r = responseOf(server_->post("/validate/privileged", review("k1", "kube-system", true)));
+  EXPECT_EQ(r["allowed"], true);
+  EXPECT_FALSE(r.contains("status"));
+}
+
+TEST_F(PolicyServerE2E, UnknownPolicyIs404) {
+  auto r = server_->post("/validate/nope", review("n1", "d", false));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body), json({{"message", "unknown policy: nope"}, {"status", 404}}));
+}
+
+TEST_F(PolicyServerE2E, MalformedAndOversizedBodies) {
+  auto bad = server_->post("/validate/privileged", "{not json");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  auto wrong_type = server_->post("/validate/privileged", review("t", "d", false), "text/plain");
+  EXPECT_EQ(wrong_type.status, 415) << wrong_type.body;
+  auto not_review = server_->post("/validate/privileged", R"({"request": 5})");
+  EXPECT_EQ(not_review.status, 422) << not_review.body;
+  std::string huge(12 << 20, 'x');
+  auto big = server_->post("/validate/privileged", "{\"pad\":\"" + huge + "\"}");
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(server_->get("/readiness").status, 200) << "the server keeps serving";
+}
+
+TEST_F(PolicyServerE2E, LoopingPolicyTimesOutWhileOthersAnswer) {
+  std::atomic<bool> looped{false};
+  json loop_answer;
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread slow([&] {
+    loop_answer = responseOf(server_->post("/validate/loop", review("l1", "d", false)));
+    looped = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto quick = responseOf(server_->post("/validate/privileged", review("q1", "d", true)));
+  EXPECT_EQ(quick["allowed"], false);
+  EXPECT_FALSE(looped.load()) << "the other policy answered while the loop was running";
+  slow.join();
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(loop_answer["allowed"], false);
+  EXPECT_EQ(loop_answer["status"]["code"], 500);
+  EXPECT_EQ(loop_answer["status"]["message"],
+            "internal server error: Guest call failure: guest code interrupted, execution "
+            "deadline exceeded");
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1800));
+}
+
+TEST_F(PolicyServerE2E, MemoryHogIsRejectedWithAClearMessage) {
+  auto r = responseOf(server_->post("/validate/hog", review("h1", "d", false)));
+  EXPECT_EQ(r["allowed"], false);
+  EXPECT_NE(r["status"].value("message", "").find("memory.grow refused"), std::string::npos)
+      << r.dump();
+  EXPECT_EQ(server_->get("/readiness").status, 200);
+}
+
+TEST_F(PolicyServerE2E, MetricsCountEvaluations) {
+  server_->post("/validate/privileged", review("me1", "metrics-ns", true));
+  auto m = server_->get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("kubewarden_policy_evaluations_total{"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("policy_name=\"privileged\""), std::string::npos);
+  EXPECT_NE(m.body.find("kubewarden_policy_evaluation_latency_milliseconds_bucket"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("process_resident_memory_bytes"), std::string::npos);
+}
+
+TEST_F(PolicyServerE2E, MixedConcurrentLoadIsAnsweredCorrectly) {
+  std::atomic<int> wrong{0}, done{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 60; ++i) {
+        bool privileged = (i + c) % 2 == 0;
+        std::string uid = std::to_string(c) + "-" + std::to_string(i);
+        const char* policy = i % 3 == 0 ? "/validate/mutate-allowed" : "/validate/privileged";
+        auto r = responseOf(server_->post(policy, review(uid, "d", privileged)));
+        bool expected = policy[10] == 'm' ? true : !privileged;
+        if (r.value("uid", "") != uid || r.value("allowed", !expected) != expected) ++wrong;
+        ++done;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(done.load(), 240);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(PolicyServerBoot, InvalidSettingsStopTheServer) {
+  std::string yml = "bad:\n  url: " + guestPath("settings_check").string() + "\n";
+  ServerProcess server(yml);
+  EXPECT_FALSE(server.waitReady(30000));
+  EXPECT_NE(server.waitExit(), 0);
+  EXPECT_NE(server.log().find("[bad] settings are not valid:"), std::string::npos) << server.log();
+}
+
+TEST(PolicyServerBoot, ConfigErrorNamesTheFileAndPolicy) {
+  ServerProcess server("broken:\n  policyMode: protect\n");
+  EXPECT_FALSE(server.waitReady(30000));
+  EXPECT_NE(server.waitExit(), 0);
+  EXPECT_NE(server.log().find("broken"), std::string::npos) << server.log();
+  EXPECT_NE(server.log().find("url"), std::string::npos) << server.log();
+}
+
+TEST(PolicyServerTls, ServesHttps) {
+  std::string yml = "privileged:\n  url: " + guestPath("pod_privileged").string() + "\n";
+  ServerProcess server(yml, {}, /*tls=*/true);
+  ASSERT_TRUE(server.waitReady()) << server.log();
+  auto r = responseOf(server.post("/validate/privileged", review("tls", "d", true)));
+  EXPECT_EQ(r["allowed"], false);
+}
+
+TEST(PolicyServerShutdown, SigtermDrainsInFlightRequests) {
+  std::string yml = "loop:\n  url: " + guestPath("endless_loop").string() +
+                    "\nprivileged:\n  url: " + guestPath("pod_privileged").string() + "\n";
+  ServerProcess server(yml, {"--workers", "4", "--policy-timeout", "1"});
+  ASSERT_TRUE(server.waitReady()) << server.log();
+  std::atomic<int> answered{0};
+  std::vector<std::thread> inflight;
+  for (int i = 0; i < 3; ++i) {
+    inflight.emplace_back([&, i] {
+      auto r = responseOf(server.post("/validate/loop", review("s" + std::to_string(i), "d", 0)));
+      if (r.value("uid", "") == "s" + std::to_string(i)) ++answered;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int status = server.terminate();
+  for (auto& t : inflight) t.join();
+  EXPECT_EQ(answered.load(), 3) << "every in-flight request gets its answer";
+  EXPECT_EQ(status, 0) << server.log();
+}
+
+}  // namespace
+}  // namespace kw::test
+
+namespace kw::test {
+namespace {
+
+// `make run` serves examples/policies.yml; the README promises what two curl requests answer.
+TEST(PolicyServerExamples, ReadmeCurlAnswers) {
+  std::ifstream in(sourceDir() / "examples/policies.yml");
+  std::string yml((std::istreambuf_iterator<char>(in)), {});
+  // The example's paths are relative to the repository root and assume build/.
+  const std::string dir = guestDir().string() + "/";
+  for (size_t at = 0; (at = yml.find("build/guest/", at)) != std::string::npos;) {
+    yml.replace(at, 12, dir);
+    at += dir.size();  // the absolute path itself contains build/guest/
+  }
+  ServerProcess server(yml);
+  ASSERT_TRUE(server.waitReady()) << server.log();
+  auto request = [&](const char* file) {
+    std::ifstream f(sourceDir() / "examples/requests" / file);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  };
+  auto rejected = json::parse(
+      server.post("/validate/pod-privileged", request("privileged-pod.json")).body);
+  EXPECT_EQ(rejected["response"]["allowed"], false);
+  EXPECT_EQ(rejected["response"]["status"]["message"], "Privileged container is not allowed");
+  auto patched = json::parse(server.post("/validate/add-label", request("unprivileged-pod.json")).body);
+  EXPECT_EQ(patched["response"]["allowed"], true);
+  EXPECT_EQ(patched["response"]["patch"],
+            "W3sib3AiOiJhZGQiLCJwYXRoIjoiL21ldGFkYXRhL2xhYmVscy9rdWJld2FyZGVuLmlvfjFtdXRhdGVkIiwidmFs"
+            "dWUiOiJ0cnVlIn1d");
+}
+
+}  // namespace
+}  // namespace kw::test
