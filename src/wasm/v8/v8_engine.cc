@@ -44,7 +44,7 @@ constexpr uint64_t kPageSize = 64 * 1024;
 constexpr uint64_t kDeadMemoryBudget = 64ull << 20;
 constexpr uint32_t kDeadInstanceBudget = 32;
 // Pooled memories up to this size are cleared with memset, larger ones with madvise.
-constexpr uint64_t kClearWithMemsetLimit = 1ull << 20;
+constexpr uint64_t kClearWithMemsetLimit = 4ull << 20;
 
 const char* kTimeoutMessage = "guest code interrupted, execution deadline exceeded";
 
