@@ -6,3 +6,7 @@ build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 echo "## core latency ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
 bash "$here/core_latency.sh" "$build"
+echo "## server throughput (A)"
+bash "$here/server_throughput.sh" "$build"
+echo "## server memory and start-up (B, C)"
+bash "$here/server_memory.sh" "$build"

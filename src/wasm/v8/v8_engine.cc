@@ -41,10 +41,11 @@ constexpr uint64_t kPageSize = 64 * 1024;
 // Memories that dead instances still hold (they grew, so they were not pooled) before we force
 // a GC on that isolate. Each also holds a guard-region reservation, and V8 caps those per
 // process (about a hundred), so the count matters as much as the bytes.
-constexpr uint64_t kDeadMemoryBudget = 64ull << 20;
+constexpr uint64_t kDeadMemoryBudget = 16ull << 20;
 constexpr uint32_t kDeadInstanceBudget = 32;
-// Pooled memories up to this size are cleared with memset, larger ones with madvise.
-constexpr uint64_t kClearWithMemsetLimit = 4ull << 20;
+// Pooled memories up to this size are cleared with memset (their pages stay resident, one
+// per module per worker); larger ones with madvise, which keeps RSS flat across workers.
+constexpr uint64_t kClearWithMemsetLimit = 256ull << 10;
 
 const char* kTimeoutMessage = "guest code interrupted, execution deadline exceeded";
 
@@ -54,9 +55,13 @@ void initV8Once(CompileTier tier) {
     // Optimized: TurboFan only, since a server compiles once and instantiates many times.
     // Fast: Liftoff with dynamic tier-up, for one-shot runs (a 1.7 MB TinyGo policy loads in
     // 0.09 s instead of 3.9 s). expose-gc lets us collect dead instances.
+    // A small young generation: each instance leaves only a few KB of JS objects, and every
+    // evaluating thread has its own heap, so V8's default 16 MB semi-spaces would make RSS grow
+    // with the number of workers for nothing.
     std::string flags = tier == CompileTier::Optimized
                             ? "--no-liftoff --no-wasm-tier-up --expose-gc"
                             : "--liftoff --wasm-tier-up --wasm-dynamic-tiering --expose-gc";
+    flags += " --max-semi-space-size=1";
     // For experiments and benchmarks only: extra V8 flags, applied after ours.
     if (const char* extra = std::getenv("KW_V8_FLAGS")) flags += std::string(" ") + extra;
     v8::V8::SetFlagsFromString(flags.c_str(), flags.size());
@@ -104,7 +109,9 @@ class ThreadIsolate {
   // Wiped memories ready for reuse, keyed by (initial pages, maximum pages).
   using MemoryKey = std::pair<uint64_t, uint64_t>;
   std::map<MemoryKey, std::vector<v8::Global<v8::WasmMemoryObject>>> memory_pool;
-  static constexpr size_t kPoolPerKey = 4;
+  // A thread runs one evaluation at a time, so one pooled memory per shape is enough; more
+  // would only keep resident pages per worker and make RSS grow with --workers.
+  static constexpr size_t kPoolPerKey = 1;
 
   // Called for memories that were not pooled.
   void noteDeadMemory(uint64_t memory_bytes) {
@@ -208,7 +215,12 @@ class V8Instance : public Instance, public Caller {
       v8::HandleScope scope(t_.isolate());
       auto buf = memory_.Get(t_.isolate())->Buffer();
       uint64_t bytes = buf->ByteLength();
-      if (!recycle(buf->Data(), bytes)) t_.noteDeadMemory(bytes);
+      if (!recycle(buf->Data(), bytes)) {
+        // Nothing runs in this memory again, but V8 frees it only at the next GC: hand its
+        // pages back now, so RSS does not grow with dead instances (or with --workers).
+        if (bytes) madvise(buf->Data(), bytes, MADV_DONTNEED);
+        t_.noteDeadMemory(bytes);
+      }
     }
     instance_.Reset();
     exports_.Reset();
