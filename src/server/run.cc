@@ -1,5 +1,6 @@
 #include "server/run.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -104,6 +105,9 @@ int serve(const ServerConfig& config) {
     spdlog::error("{}", env.error().message);
     return 1;
   }
+  // Compiling modules with the optimising compiler leaves a lot of freed heap behind that
+  // glibc keeps; give it back once, before serving, so RSS reflects what serving needs.
+  malloc_trim(0);
   Api api(**env, pool, &metrics, ApiOptions::fromConfig(config));
   HttpServer server(serverOptions(config), api, &metrics);
   if (auto started = server.start(); !started) {
@@ -132,6 +136,10 @@ int serve(const ServerConfig& config) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  // glibc gives every thread that allocates its own heap arena; with one evaluation thread per
+  // worker that made RSS grow with --workers. Two arenas keep it flat at no measurable cost,
+  // since evaluations allocate little through malloc.
+  mallopt(M_ARENA_MAX, 2);
   sigset_t signals = shutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto config = parseConfig(argc, argv);
