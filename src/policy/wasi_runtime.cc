@@ -66,30 +66,13 @@ std::vector<Value> hostCall(Caller& c, std::span<const Value> a) {
   return {Value::fromI32(kHostCallOk)};
 }
 
-// Some toolchains still emit snapshot-0 imports ("wasi_unstable"). Only calls whose ABI did
-// not change between the snapshots are aliased; the others (e.g. fd_seek's whence values,
-// filestat layouts) would silently misbehave.
-void aliasWasiUnstable(wasm::ImportSet& set) {
-  static const char* kSameAbi[] = {
-      "args_get",       "args_sizes_get", "environ_get",    "environ_sizes_get",
-      "clock_res_get",  "clock_time_get", "fd_close",       "fd_fdstat_get",
-      "fd_prestat_get", "fd_prestat_dir_name", "fd_read",   "fd_write",
-      "proc_exit",      "random_get",     "sched_yield"};
-  for (const char* name : kSameAbi) {
-    if (const wasm::HostFunction* fn = set.find("wasi_snapshot_preview1", name)) {
-      wasm::HostFunction copy = *fn;
-      copy.module = "wasi_unstable";
-      set.add(std::move(copy));
-    }
-  }
-}
 
 wasm::ImportSet buildImportSet() {
   wasm::ImportSet set;
   const auto I = ValType::I32;
   set.add({"host", "call", {{I, I, I, I, I, I, I, I}, {I}}, hostCall});
   wasi::addWasiImports(set, wasiOf);
-  aliasWasiUnstable(set);
+  wasi::addWasiUnstableAliases(set);
   return set;
 }
 

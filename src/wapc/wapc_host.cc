@@ -97,22 +97,6 @@ std::vector<Value> consoleLog(Caller& c, std::span<const Value> a) {
   return {};
 }
 
-// Older TinyGo guests import from "wasi_unstable" (snapshot 0). These calls have the same
-// ABI in both snapshots, so the preview1 implementations serve them unchanged.
-void aliasWasiUnstable(wasm::ImportSet& set) {
-  static const char* kSameAbi[] = {
-      "args_get",      "args_sizes_get",  "environ_get",    "environ_sizes_get",
-      "clock_res_get", "clock_time_get",  "fd_close",       "fd_fdstat_get",
-      "fd_prestat_get", "fd_prestat_dir_name", "fd_read",   "fd_write",
-      "proc_exit",     "random_get",      "sched_yield"};
-  for (const char* name : kSameAbi) {
-    if (const wasm::HostFunction* fn = set.find("wasi_snapshot_preview1", name)) {
-      wasm::HostFunction copy = *fn;
-      copy.module = "wasi_unstable";
-      set.add(std::move(copy));
-    }
-  }
-}
 
 wasm::ImportSet buildImportSet() {
   wasm::ImportSet set;
@@ -130,7 +114,7 @@ wasm::ImportSet buildImportSet() {
   add("__host_error", {{I}, {}}, hostError);
   add("__console_log", {{I, I}, {}}, consoleLog);
   wasi::addWasiImports(set, wasiOf);
-  aliasWasiUnstable(set);
+  wasi::addWasiUnstableAliases(set);
   return set;
 }
 

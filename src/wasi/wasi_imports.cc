@@ -584,4 +584,19 @@ void addWasiImports(kw::wasm::ImportSet& set, ContextAccessor accessor) {
   }
 }
 
+void addWasiUnstableAliases(kw::wasm::ImportSet& set) {
+  static const char* kSameAbi[] = {
+      "args_get",       "args_sizes_get",      "environ_get", "environ_sizes_get",
+      "clock_res_get",  "clock_time_get",      "fd_close",    "fd_fdstat_get",
+      "fd_prestat_get", "fd_prestat_dir_name", "fd_read",     "fd_write",
+      "proc_exit",      "random_get",          "sched_yield"};
+  for (const char* name : kSameAbi) {
+    if (const kw::wasm::HostFunction* fn = set.find("wasi_snapshot_preview1", name)) {
+      kw::wasm::HostFunction copy = *fn;
+      copy.module = "wasi_unstable";
+      set.add(std::move(copy));
+    }
+  }
+}
+
 }  // namespace kw::wasi

@@ -20,4 +20,10 @@ using ContextAccessor = WasiContext* (*)(void* host_data);
 
 void addWasiImports(kw::wasm::ImportSet& set, ContextAccessor accessor);
 
+// Older toolchains (TinyGo among them) import from "wasi_unstable" (snapshot 0). Registers, under
+// that module name, copies of the preview1 functions whose ABI did not change between the
+// snapshots; the others (fd_seek's whence values, filestat layouts) are left out on purpose,
+// since they would misbehave silently. Call after addWasiImports.
+void addWasiUnstableAliases(kw::wasm::ImportSet& set);
+
 }  // namespace kw::wasi
