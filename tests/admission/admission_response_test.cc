@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_env.h"
+
 #include <string>
 #include <vector>
 
@@ -15,26 +17,7 @@ constexpr char kNullObjectMutation[] =
     "Incoming object is null, which happens only with DELETE operations, but the policy is "
     "attempting a mutation. This is not allowed";
 
-// Standard base64 (with padding) back to bytes; independent of the encoder under test.
-std::string base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) return "<invalid base64>";
-    buf = (buf << 6) | uint32_t(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(char((buf >> bits) & 0xff));
-    }
-  }
-  return out;
-}
+using kw::test::base64Decode;
 
 ValidationResponse parseOk(const std::string& text) {
   auto r = parseValidationResponse(text);

@@ -17,24 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string base64Decode(const std::string& in) {
-  static const std::string chars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    auto pos = chars.find(c);
-    if (pos == std::string::npos) continue;  // padding
-    buf = (buf << 6) | uint32_t(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(char((buf >> bits) & 0xff));
-    }
-  }
-  return out;
-}
+using kw::test::base64Decode;
 
 struct RecordedCall {
   std::string binding, ns, operation, payload;

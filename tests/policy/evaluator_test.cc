@@ -30,25 +30,7 @@ constexpr char kTimeoutMessage[] =
     "exceeded";
 constexpr char kMutatedLabel[] = "kubewarden.io/mutated";
 
-std::string base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) return "<invalid base64>";
-    buf = (buf << 6) | uint32_t(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(char((buf >> bits) & 0xff));
-    }
-  }
-  return out;
-}
+using kw::test::base64Decode;
 
 // A request that owns its text; Request only views it.
 struct OwnedRequest {

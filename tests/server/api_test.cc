@@ -25,15 +25,7 @@ constexpr char kTimeoutMessage[] =
 constexpr char kMutatedLabel[] = "kubewarden.io/mutated";
 constexpr char kAlwaysAccept[] = "kube-system";
 
-std::string base64Decode(const std::string& in) {
-  std::string out(in.size() * 3 / 4 + 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
-  if (n < 0) return "<invalid base64>";
-  size_t padding = in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0;
-  out.resize(size_t(n) - padding);
-  return out;
-}
+using kw::test::base64Decode;
 
 // A CREATE Pod AdmissionReview with one container.
 Json podReview(const std::string& uid, bool privileged, const std::string& ns = "default",

@@ -16,6 +16,9 @@ bool haveShared();                               // false ⇒ conformance tests 
 std::filesystem::path binDir();                  // build/bin
 std::filesystem::path sourceDir();
 std::vector<uint8_t> readFile(const std::filesystem::path& p);
+// Standard base64 (padding optional) back to bytes, written independently of the encoders under
+// test; "<invalid base64>" for characters outside the alphabet.
+std::string base64Decode(const std::string& in);
 
 // Runs a command through the shell; returns exit status and captures stdout (and stderr if asked).
 struct CommandResult {
