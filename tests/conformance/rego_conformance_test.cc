@@ -11,6 +11,7 @@
 
 #include "common/sha256.h"
 #include "opa/opa_abi.h"
+#include "support/conformance.h"
 #include "support/test_env.h"
 
 namespace kw {
@@ -18,17 +19,7 @@ namespace {
 
 using OJson = nlohmann::ordered_json;
 
-std::vector<OJson> regoCases() {
-  std::vector<OJson> out;
-  if (!test::haveShared()) return out;
-  std::ifstream in(test::sharedDir() / "fixtures/conformance/dev.json");
-  OJson doc = OJson::parse(in);
-  for (auto& c : doc["cases"]) {
-    std::string kind = c.value("kind", "");
-    if (kind == "opa" || kind == "gatekeeper") out.push_back(c);
-  }
-  return out;
-}
+std::vector<OJson> regoCases() { return test::devJsonCases<OJson>({"opa", "gatekeeper"}); }
 
 class RegoConformance : public ::testing::TestWithParam<OJson> {
  protected:

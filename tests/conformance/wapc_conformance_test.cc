@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sha256.h"
+#include "support/conformance.h"
 #include "support/test_env.h"
 #include "wapc/wapc_host.h"
 
@@ -41,17 +42,7 @@ std::string payloadBytes(const json& c) {
   return c["payload"].get<std::string>();
 }
 
-std::vector<json> wapcCases() {
-  std::vector<json> out;
-  if (!test::haveShared()) return out;
-  std::ifstream in(test::sharedDir() / "fixtures/conformance/dev.json");
-  json doc = json::parse(in);
-  for (auto& c : doc["cases"]) {
-    std::string kind = c.value("kind", "");
-    if (kind == "wapc" || kind == "wapc-guest") out.push_back(c);
-  }
-  return out;
-}
+std::vector<json> wapcCases() { return test::devJsonCases<json>({"wapc", "wapc-guest"}); }
 
 class WapcConformance : public ::testing::TestWithParam<json> {
  protected:

@@ -14,6 +14,7 @@
 #include "policy/evaluator.h"
 #include "policy/wapc_runtime.h"
 #include "policy/wasi_runtime.h"
+#include "support/conformance.h"
 #include "support/test_env.h"
 
 namespace kw::policy {
@@ -24,16 +25,7 @@ using CaseJson = nlohmann::ordered_json;
 
 constexpr char kJsDemo[] = "wasi/js-demo-policy-annotated.wasm";
 
-std::vector<CaseJson> wasiCases() {
-  std::vector<CaseJson> out;
-  if (!test::haveShared()) return out;
-  std::ifstream in(test::sharedDir() / "fixtures/conformance/dev.json");
-  CaseJson doc = CaseJson::parse(in);
-  for (auto& c : doc["cases"]) {
-    if (c.value("kind", "") == "wasi") out.push_back(c);
-  }
-  return out;
-}
+std::vector<CaseJson> wasiCases() { return test::devJsonCases<CaseJson>({"wasi"}); }
 
 // The cases whose operation is one of the Kubewarden WASI actions the runtime issues itself.
 std::vector<CaseJson> actionCases() {
