@@ -10,7 +10,8 @@ packages=(
   cmake ninja-build g++ make pkg-config
   clang-14 lld-14 wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 libclang-rt-14-dev-wasm32
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcurl4-openssl-dev libboost1.81-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcurl4-openssl-dev libboost1.81-dev libarchive-dev
+  docker-registry apache2-utils
   libuv1 libicu72 libc-ares2 libbrotli1 libnghttp2-14 python3
 )
 

@@ -14,6 +14,7 @@
 
 #include "admission/admission_response.h"
 #include "common/result.h"
+#include "oci/sources.h"
 #include "policy/metadata.h"
 
 namespace kw::server {
@@ -38,22 +39,11 @@ using PolicyMap = std::map<std::string, PolicyEntry>;
 Result<PolicyMap> parsePolicies(std::string_view text, std::string_view source);
 Result<PolicyMap> readPoliciesFile(const std::filesystem::path& path);
 
-// sources.yml.
-struct SourceAuthority {
-  enum class Type { Path, Data };
-  Type type = Type::Data;
-  std::string path;  // Type::Path: a PEM or DER file
-  std::string data;  // Type::Data: inline PEM
-};
-
-struct Sources {
-  std::set<std::string> insecure_sources;                                  // host[:port]
-  std::map<std::string, std::vector<SourceAuthority>> source_authorities;  // host[:port] → CAs
-};
-
-Result<Sources> parseSources(std::string_view text, std::string_view source);
-Result<Sources> readSourcesFile(const std::filesystem::path& path);
-
+// sources.yml lives with the OCI client, which is its main reader.
+using oci::SourceAuthority;
+using oci::Sources;
+using oci::parseSources;
+using oci::readSourcesFile;
 
 // Turns a policy URL into a local module file. Only plain paths and file:// URLs are served
 // today; registry:// and http(s):// come with the OCI fetcher, which will replace this one.
