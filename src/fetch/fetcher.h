@@ -5,27 +5,34 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "common/result.h"
 #include "oci/registry_client.h"
 #include "store/store.h"
 
+namespace kw::oci {
+class HttpTransport;
+}
+
 namespace kw::fetch {
 
 struct Fetched {
   std::filesystem::path path;  // the module on disk
-  bool downloaded = false;     // false for local files
+  bool downloaded = false;     // false for local files and for store hits that were kept
 };
 
 class Fetcher {
  public:
   Fetcher(oci::ClientOptions options, store::Store store);
+  ~Fetcher();
 
   // Downloads (or, for local files, locates) `url`. Remote modules go to
-  // `store().pathFor(url)`; `output` overrides the destination (kwctl pull -o).
-  Result<Fetched> fetch(const std::string& url,
-                        const std::filesystem::path& output = {});
+  // `store().pathFor(url)`; `output` overrides the destination (kwctl pull -o; a folder gets
+  // the URL's last segment as file name). As upstream does, a store entry that already exists
+  // is kept without network access, except for registry `:latest` tags, which are re-pulled.
+  Result<Fetched> fetch(const std::string& url, const std::filesystem::path& output = {});
   // A local path, file:// URL, a URI already in the store, or a store SHA-256 prefix, resolved
   // without network access; for run/bench/inspect of already-pulled policies.
   Result<std::filesystem::path> resolveLocal(const std::string& uri_or_sha_prefix) const;
@@ -34,9 +41,12 @@ class Fetcher {
   oci::RegistryClient& registry() { return registry_; }
 
  private:
+  Status downloadHttp(const std::string& url, const std::filesystem::path& dest);
+
   oci::ClientOptions options_;
   store::Store store_;
   oci::RegistryClient registry_;
+  std::unique_ptr<oci::HttpTransport> http_;
 };
 
 }  // namespace kw::fetch

@@ -24,8 +24,8 @@ Status emitPolicyLog(std::string_view policy_id, std::string_view payload) {
   auto j = nlohmann::json::parse(payload, nullptr, false);
   if (!j.is_object()) return makeError("tracing/log payload is not a JSON object");
   auto lvl = j.find("level");
-  auto level = lvl != j.end() && lvl->is_string() ? levelFrom(lvl->get<std::string>())
-                                                   : std::nullopt;
+  auto level =
+      lvl != j.end() && lvl->is_string() ? levelFrom(lvl->get<std::string>()) : std::nullopt;
   if (!level) return makeError("tracing/log payload has no valid `level`");
   std::string message;
   if (auto m = j.find("message"); m != j.end() && m->is_string()) message = m->get<std::string>();

@@ -140,8 +140,8 @@ int annotate(const AnnotateFlags& flags) {
       metadata.protocolVersion == policy::ProtocolVersion::Unknown) {
     auto version = probeProtocolVersion(wasm);
     if (!version) {
-      return fail(fmt::format("cannot determine the protocol version of '{}': {}",
-                              flags.wasm_path, version.error().message));
+      return fail(fmt::format("cannot determine the protocol version of '{}': {}", flags.wasm_path,
+                              version.error().message));
     }
     metadata.protocolVersion = *version;
   }

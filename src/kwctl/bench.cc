@@ -2,10 +2,9 @@
 // the policy-server does per request), or on one reused instance with --reuse-instance.
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <thread>
 
@@ -58,7 +57,8 @@ ThreadResult measure(const Prepared& p, const BenchFlags& f) {
     if (f.iterations ? i >= f.iterations : Clock::now() >= end) break;
     auto t0 = Clock::now();
     auto r = p.evaluator->validate(p.config, request, reuse);
-    out.latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    out.latencies_us.push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     if (i == 0 && r.contains("status") && r["status"].value("code", 0) == 500) {
       out.error = r["status"].value("message", "evaluation failed");
       return out;
@@ -100,14 +100,16 @@ int runBench(const BenchFlags& f) {
   double throughput = wall > 0 ? double(all.size()) / wall : 0;
   const char* mode = f.reuse_instance ? "reused-instance" : "fresh-instance";
   if (f.output == "json") {
-    nlohmann::ordered_json report = {
-        {"policy", p.config.id},      {"mode", mode},
-        {"threads", f.threads},       {"iterations", all.size()},
-        {"min_us", all.empty() ? 0 : all.front()},
-        {"median_us", percentile(all, 0.5)},
-        {"p99_us", percentile(all, 0.99)},
-        {"mean_us", mean},            {"max_us", all.empty() ? 0 : all.back()},
-        {"throughput_per_s", throughput}};
+    nlohmann::ordered_json report = {{"policy", p.config.id},
+                                     {"mode", mode},
+                                     {"threads", f.threads},
+                                     {"iterations", all.size()},
+                                     {"min_us", all.empty() ? 0 : all.front()},
+                                     {"median_us", percentile(all, 0.5)},
+                                     {"p99_us", percentile(all, 0.99)},
+                                     {"mean_us", mean},
+                                     {"max_us", all.empty() ? 0 : all.back()},
+                                     {"throughput_per_s", throughput}};
     std::cout << report.dump() << "\n";
   } else {
     std::cout << fmt::format(

@@ -9,6 +9,14 @@
 #include "kwctl/commands.h"
 
 namespace kw::kwctl {
+namespace {
+// Set while parsing, before any subcommand callback runs.
+bool g_verbose = false;
+}  // namespace
+
+bool verboseEnabled() {
+  return g_verbose;
+}
 
 int fail(const std::string& message) {
   std::cerr << "Error: " << message << "\n";
@@ -16,26 +24,39 @@ int fail(const std::string& message) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"kwctl: run, inspect and annotate Kubewarden policies"};
+  CLI::App app{"kwctl: run, inspect, annotate and distribute Kubewarden policies"};
+  app.name("kwctl");
   app.require_subcommand(1);
-  bool verbose = false;
   bool no_color = false;
-  app.add_flag("-v,--verbose", verbose, "Log debug messages");
-  app.add_flag("--no-color", no_color, "Do not colour log output");
-  app.set_version_flag("-V,--version", "kwctl 1.10.0-cpp");
+  app.add_flag("-v,--verbose", g_verbose, "Increase verbosity");
+  app.add_flag("--no-color", no_color, "Disable colored output for logs");
+  app.set_version_flag("-V,--version", std::string("kwctl ") + kKwctlVersionString);
+  // Subcommands created from here on hand unknown flags up, so `kwctl pull URI -v` works as
+  // well as `kwctl -v pull URI` (a subcommand's own -v, e.g. scaffold artifacthub, wins).
+  app.fallthrough();
 
   int exit_code = 0;
   addRunCommand(app, exit_code);
   addBenchCommand(app, exit_code);
   addAnnotateCommand(app, exit_code);
   addInspectCommand(app, exit_code);
+  addPullCommand(app, exit_code);
+  addPushCommand(app, exit_code);
+  addPoliciesCommand(app, exit_code);
+  addRmCommand(app, exit_code);
+  addDigestCommand(app, exit_code);
+  addInfoCommand(app, exit_code);
+  addSaveCommand(app, exit_code);
+  addLoadCommand(app, exit_code);
+  addScaffoldCommand(app, exit_code);
+  addVerifyCommand(app, exit_code);
+  addCompletionsCommand(app, exit_code);
 
   // stdout carries the command's result (JSON, YAML); logs go to stderr.
   auto logger = no_color ? spdlog::stderr_logger_mt("kwctl") : spdlog::stderr_color_mt("kwctl");
   spdlog::set_default_logger(logger);
-  app.parse_complete_callback([&] {
-    spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
-  });
+  app.parse_complete_callback(
+      [&] { spdlog::set_level(g_verbose ? spdlog::level::debug : spdlog::level::info); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

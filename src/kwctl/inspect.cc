@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "kwctl/commands.h"
+#include "kwctl/remote.h"
+#include "kwctl/signatures.h"
 #include "policy/metadata.h"
 
 namespace kw::kwctl {
@@ -28,22 +30,8 @@ struct InspectFlags {
   std::string uri;
   std::string output;
   bool show_signatures = false;
-  // Accepted so upstream invocations keep working; they only matter for registry sources.
-  std::string sources_path;
-  std::string docker_config_json_path;
+  RemoteFlags remote;
 };
-
-constexpr std::string_view kFileScheme = "file://";
-
-// The local path named by `uri`, which is a plain path or a file:// URI.
-Result<std::string> localPath(const std::string& uri) {
-  if (uri.rfind(kFileScheme, 0) == 0) return uri.substr(kFileScheme.size());
-  if (uri.find("://") != std::string::npos) {
-    return makeError(
-        fmt::format("cannot inspect '{}': only local files are supported for now", uri));
-  }
-  return uri;
-}
 
 Result<std::string> readPolicy(const std::string& path) {
   std::error_code ec;
@@ -140,14 +128,50 @@ void printReport(std::ostream& out, const policy::Metadata& m) {
   }
 }
 
+// Signatures live next to the policy in its registry; a local file has none to show. With
+// -o yaml stdout must stay parseable, so the notes go to stderr there.
+void showSignatures(const InspectFlags& flags) {
+  std::ostream& notes = flags.output == "yaml" ? std::cerr : std::cout;
+  if (!flags.uri.starts_with("registry://")) {
+    notes << "\nNo sigstore signatures: '" << flags.uri
+          << "' is not in an OCI registry, signatures are only available for registry:// "
+             "policies\n";
+    return;
+  }
+  auto fetcher = makeFetcher(flags.remote);
+  if (!fetcher) {
+    notes << "\nCannot determine if the policy has been signed: " << fetcher.error().message
+          << "\n";
+    return;
+  }
+  auto signatures = fetchSignatures((*fetcher)->registry(), flags.uri);
+  if (!signatures) {
+    notes << "\nCannot determine if the policy has been signed. There was an error while "
+             "attempting to fetch its signatures from the remote registry: "
+          << signatures.error().message << "\n";
+    return;
+  }
+  if (!signatures->has_value()) {
+    notes << "\nNo sigstore signatures found\n";
+    return;
+  }
+  notes << "\nSigstore signatures\n\n" << renderSignatures(**signatures);
+}
+
 int inspect(const InspectFlags& flags) {
   if (!flags.output.empty() && flags.output != "yaml") {
     return fail(fmt::format("invalid output format '{}': the only supported format is 'yaml'",
                             flags.output));
   }
-  auto path = localPath(flags.uri);
-  if (!path) return fail(path.error().message);
-  auto bytes = readPolicy(*path);
+  std::error_code ec;
+  std::string local = flags.uri.starts_with("file://") ? flags.uri.substr(7) : flags.uri;
+  Result<std::filesystem::path> path = std::filesystem::path(local);
+  // A file that does not exist may still be a store URI or a SHA prefix.
+  if (isRemote(flags.uri) || !std::filesystem::exists(local, ec)) {
+    path = policyPath(flags.uri, flags.remote);
+    if (!path) return fail(path.error().message);
+  }
+  auto bytes = readPolicy(path->string());
   if (!bytes) return fail(bytes.error().message);
 
   auto metadata = policy::readMetadata(
@@ -165,19 +189,12 @@ int inspect(const InspectFlags& flags) {
   }
   const policy::Metadata& m = **metadata;
 
-  // Signatures live next to the policy in an OCI registry; a local file has none to show.
-  const std::string no_signatures = fmt::format(
-      "No sigstore signatures: '{}' is a local file, signatures are only available for policies "
-      "in an OCI registry",
-      flags.uri);
   if (flags.output == "yaml") {
     std::cout << policy::metadataToYaml(m);
-    // stdout must stay parseable YAML, so the note goes to stderr.
-    if (flags.show_signatures) std::cerr << no_signatures << "\n";
   } else {
     printReport(std::cout, m);
-    if (flags.show_signatures) std::cout << "\nSigstore signatures\n" << no_signatures << "\n";
   }
+  if (flags.show_signatures) showSignatures(flags);
   std::cout.flush();
   return 0;
 }
@@ -187,15 +204,14 @@ int inspect(const InspectFlags& flags) {
 void addInspectCommand(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("inspect", "Show the metadata of a Kubewarden policy");
   auto flags = std::make_shared<InspectFlags>();
-  cmd->add_option("uri", flags->uri, "Policy to inspect: a local path or a file:// URI")
+  cmd->add_option("uri_or_sha_prefix", flags->uri,
+                  "Policy to inspect: a local path, a file://, registry:// or https:// URI, or "
+                  "the SHA prefix of a policy in the store")
       ->required();
   cmd->add_option("-o,--output", flags->output, "Output format: yaml (default: human readable)");
   cmd->add_flag("--show-signatures", flags->show_signatures,
                 "Also show the sigstore signatures of the policy");
-  cmd->add_option("--sources-path", flags->sources_path,
-                  "YAML file holding source information (ignored for local files)");
-  cmd->add_option("--docker-config-json-path", flags->docker_config_json_path,
-                  "Path to a Docker config.json (ignored for local files)");
+  addRemoteFlags(*cmd, flags->remote);
   cmd->callback([flags, &exit_code] { exit_code = inspect(*flags); });
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -72,7 +73,10 @@ Result<std::string> readInput(const std::string& path) {
 }
 
 void addRunFlags(CLI::App& cmd, RunFlags& f) {
-  cmd.add_option("uri", f.uri, "Policy: a local path or file:// URI")->required();
+  cmd.add_option("uri_or_sha_prefix", f.uri,
+                 "Policy: a local path, file://, registry:// or https:// URI, or the SHA prefix "
+                 "of a policy in the store")
+      ->required();
   cmd.add_option("-r,--request-path", f.request_path,
                  "AdmissionReview or AdmissionRequest JSON file ('-' for stdin)")
       ->required();
@@ -81,15 +85,28 @@ void addRunFlags(CLI::App& cmd, RunFlags& f) {
   cmd.add_option("-e,--execution-mode", f.execution_mode,
                  "opa, gatekeeper, kubewarden or wasi (when the policy has no metadata)");
   cmd.add_flag("--raw", f.raw, "Validate a raw request instead of an AdmissionRequest");
-  cmd.add_option("--timeout", f.timeout_seconds,
-                 "Evaluation deadline in seconds (0: none)");
+  cmd.add_option("--timeout", f.timeout_seconds, "Evaluation deadline in seconds (0: none)");
   cmd.add_option("--memory-limit-mib", f.memory_limit_mib,
                  "Maximum linear memory of the policy, in MiB");
+  addRemoteFlags(cmd, f.remote);
+  addVerificationFlags(cmd, f.verification);
+  addHostFlags(cmd, f.host);
+}
+
+// Remote URIs are pulled into the store, store URIs and SHA prefixes resolved; a plain path
+// that does not exist keeps the historic "cannot read" message.
+static Result<std::string> readPolicyModule(const RunFlags& f) {
+  if (auto ok = requireNoVerification(f.verification); !ok) return ok.error();
+  std::error_code ec;
+  if (!isRemote(f.uri) && std::filesystem::exists(localPath(f.uri), ec)) return readInput(f.uri);
+  auto path = policyPath(f.uri, f.remote);
+  if (!path) return path.error();
+  return readInput(path->string());
 }
 
 Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f, wasm::CompileTier tier) {
   auto p = std::make_unique<Prepared>();
-  auto wasm = readInput(f.uri);
+  auto wasm = readPolicyModule(f);
   if (!wasm) return wasm.error();
   auto bytes = std::span(reinterpret_cast<const uint8_t*>(wasm->data()), wasm->size());
   if (!wasm::binary::isWasm(bytes)) {
@@ -138,12 +155,16 @@ Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f, wasm::CompileTier t
   p->request_json = request.dump();
   p->request = std::move(request);
 
-  p->dispatcher = std::make_unique<host::DefaultDispatcher>();
+  auto registry = clientOptions(f.remote);
+  if (!registry) return registry.error();
+  auto host = buildKwctlHost(f.host, p->config.id, md, std::move(*registry));
+  if (!host) return host.error();
+  p->host = std::move(*host);
   std::optional<std::chrono::nanoseconds> timeout;
   if (f.timeout_seconds > 0) {
     timeout = std::chrono::nanoseconds(int64_t(f.timeout_seconds * 1e9));
   }
-  p->evaluator = std::make_unique<policy::Evaluator>(p->engine, p->dispatcher.get(), timeout);
+  p->evaluator = std::make_unique<policy::Evaluator>(p->engine, p->host->dispatcher(), timeout);
   return p;
 }
 

@@ -8,7 +8,8 @@
 #include <string>
 
 #include "admission/admission_response.h"
-#include "host/default_dispatcher.h"
+#include "kwctl/host_flags.h"
+#include "kwctl/remote.h"
 #include "policy/evaluator.h"
 
 namespace kw::kwctl {
@@ -22,6 +23,9 @@ struct RunFlags {
   bool raw = false;
   double timeout_seconds = 0;  // 0: no deadline, as upstream kwctl
   uint64_t memory_limit_mib = 256;
+  RemoteFlags remote;  // registry:// and https:// policies are pulled into the store first
+  VerificationFlags verification;
+  HostFlags host;  // --allow-context-aware, record/replay of host capability calls
 };
 
 void addRunFlags(CLI::App& cmd, RunFlags& flags);
@@ -29,7 +33,7 @@ void addRunFlags(CLI::App& cmd, RunFlags& flags);
 // Everything needed to evaluate: the evaluator, the policy, and the request.
 struct Prepared {
   std::shared_ptr<wasm::Engine> engine;
-  std::unique_ptr<host::DefaultDispatcher> dispatcher;
+  std::unique_ptr<KwctlHost> host;  // the host capabilities the policy may call
   std::unique_ptr<policy::Evaluator> evaluator;
   policy::PolicyConfig config;
   std::string request_json;

@@ -21,6 +21,8 @@ int runPolicy(const RunFlags& flags) {
   }
   policy::Request request{p.request_json, p.uid, &p.request};
   std::cout << p.evaluator->validate(p.config, request).dump() << "\n";
+  // Writes the recorded host-capability session, when recording.
+  if (auto recorded = p.host->finish(); !recorded) return fail(recorded.error().message);
   return 0;
 }
 

@@ -51,7 +51,9 @@ struct PulledBlob {
 
 struct PushedArtifact {
   std::string manifest_digest;
-  std::string reference;  // "host/repo:tag@sha256:…", the immutable reference upstream prints
+  // "host/repo@sha256:…": the immutable reference upstream's kwctl push prints (no tag, as
+  // policy-fetcher's build_immutable_ref writes it).
+  std::string reference;
 };
 
 // A blob or manifest to upload: bytes in memory or a file streamed from disk.
@@ -78,7 +80,10 @@ class RegistryClient {
   // On any error `dest` is untouched and no temporary file remains.
   Result<PulledBlob> downloadBlob(const Reference& ref, const std::string& digest,
                                   const std::filesystem::path& dest);
-  // Pulls a Wasm policy artifact (OCI manifest with one wasm layer) into `dest`, atomically.
+  // Pulls a Wasm policy artifact (OCI manifest with one wasm layer) into `dest`, atomically:
+  // streamed to a temporary file beside it while hashed, verified against the layer digest
+  // and the Wasm magic bytes, fsynced, renamed. Missing parent folders are created (and
+  // removed again on failure).
   Result<PulledBlob> pullPolicy(const Reference& ref, const std::filesystem::path& dest);
   // Pushes the module at `wasm` as a Wasm artifact (config + layer + OCI manifest) to `ref`.
   // `annotations` go into the manifest.

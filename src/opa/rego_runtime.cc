@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "policy/evaluator.h"
 
@@ -185,21 +187,80 @@ Status RegoRuntime::prepare(const policy::PolicyConfig& policy,
 }
 
 Result<std::shared_ptr<const std::string>> RegoRuntime::dataFor(
-    const policy::PolicyConfig& policy) const {
-  static const auto kGatekeeperData = std::make_shared<const std::string>(R"({"inventory":{}})");
-  // TODO(host capabilities issue): gatekeeper's inventory and the OPA `kubernetes` key are
-  // built from the policy's contextAwareResources (listed through the dispatcher, 60 s cache).
-  if (flavor_ == Flavor::Gatekeeper) return kGatekeeperData;
-  std::lock_guard lock(mu_);
-  auto it = data_.find(policy.id);
-  if (it != data_.end() && it->second.settings == policy.settings_json) return it->second.data;
-  if (!Json::parse(policy.settings_json, nullptr, false).is_object()) {
-    return makeError("the policy settings are not a JSON object");
+    const policy::PolicyConfig& policy, const policy::Invocation& call) const {
+  // The Kubernetes context comes from the dispatcher, which hands back the same text (same
+  // pointer) while the cluster objects are unchanged: the assembled data is cached on that.
+  std::shared_ptr<const std::string> context;
+  if (call.dispatcher) {
+    auto layout = flavor_ == Flavor::Opa ? host::RegoLayout::Opa : host::RegoLayout::Gatekeeper;
+    auto ctx = call.dispatcher->regoContext(policy.id, layout);
+    if (!ctx) return ctx.error();
+    context = std::move(*ctx);
   }
-  if (it == data_.end() && data_.size() >= kMaxCachedData) data_.clear();
-  auto data = std::make_shared<const std::string>(policy.settings_json);
-  data_[policy.id] = CachedData{policy.settings_json, data};
-  return data;
+  {
+    std::lock_guard lock(mu_);
+    auto it = data_.find(policy.id);
+    if (it != data_.end() && it->second.settings == policy.settings_json &&
+        it->second.context == context) {
+      return it->second.data;
+    }
+  }
+  // Built outside the lock: a large context takes a while to copy.
+  auto data = buildData(policy, context);
+  if (!data) return data.error();
+  std::lock_guard lock(mu_);
+  if (!data_.count(policy.id) && data_.size() >= kMaxCachedData) data_.clear();
+  data_[policy.id] = CachedData{policy.settings_json, context, *data};
+  return *data;
+}
+
+Result<std::shared_ptr<const std::string>> RegoRuntime::buildData(
+    const policy::PolicyConfig& policy, const std::shared_ptr<const std::string>& context) const {
+  static const auto kGatekeeperData = std::make_shared<const std::string>(R"({"inventory":{}})");
+  if (flavor_ == Flavor::Gatekeeper) {
+    if (!context) return kGatekeeperData;
+    return std::make_shared<const std::string>(gatekeeperData(context.get()));
+  }
+  if (!context) {
+    if (!Json::parse(policy.settings_json, nullptr, false).is_object()) {
+      return makeError("the policy settings are not a JSON object");
+    }
+    return std::make_shared<const std::string>(policy.settings_json);
+  }
+  auto data = opaData(policy.settings_json, *context);
+  if (!data) return data.error();
+  return std::make_shared<const std::string>(std::move(*data));
+}
+
+Result<std::string> opaData(std::string_view settings_json, std::string_view context) {
+  Json settings = Json::parse(settings_json, nullptr, false);
+  if (!settings.is_object()) return makeError("the policy settings are not a JSON object");
+  std::string rest;
+  if (settings.contains("kubernetes")) {
+    spdlog::warn(
+        "the policy settings have a `kubernetes` key: it is replaced by the Kubernetes "
+        "context");
+    settings.erase("kubernetes");
+    rest = settings.dump();
+  } else {
+    rest = std::string(settings_json);
+  }
+  // The context text is spliced in front of the settings' members, never parsed.
+  std::string_view body = std::string_view(rest).substr(rest.find('{') + 1);
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) {
+    body.remove_prefix(1);
+  }
+  std::string out;
+  out.reserve(context.size() + rest.size() + 16);
+  out.append("{\"kubernetes\":").append(context);
+  if (!body.empty() && body.front() != '}') out.append(",");
+  out.append(body);
+  return out;
+}
+
+std::string gatekeeperData(const std::string* context) {
+  if (!context) return R"({"inventory":{}})";
+  return "{\"inventory\":" + *context + "}";
 }
 
 // Assembled from the texts we already hold, so the hot path builds no DOM.
@@ -219,7 +280,7 @@ std::string RegoRuntime::inputFor(const policy::PolicyConfig& policy,
 Result<std::string> RegoRuntime::evaluate(const policy::PolicyConfig& policy,
                                           std::string_view input,
                                           const policy::Invocation& call) const {
-  auto data = dataFor(policy);
+  auto data = dataFor(policy, call);
   if (!data) return data.error();
   auto entry = cachedModule(policy.module->compiled);
   if (entry && entry->load_error) return makeError(*entry->load_error);

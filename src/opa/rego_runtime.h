@@ -2,9 +2,11 @@
 // by `opa build -t wasm`, evaluated through the OPA ABI (opa_abi.h) on a fresh instance per
 // request, always at entrypoint 0 (as Kubewarden 1.10 does).
 //
-// opa:        input {"request": <request>}, data = the settings object; the verdict is
+// opa:        input {"request": <request>}, data = the settings object plus, for policies with
+//             contextAwareResources, `kubernetes` (see src/host/rego_context.h); the verdict is
 //             result[0].result.response, an AdmissionResponse (camelCase) whose uid we overwrite.
-// gatekeeper: input {"parameters": <settings>, "review": <request>}, data {"inventory": {}};
+// gatekeeper: input {"parameters": <settings>, "review": <request>}, data {"inventory": …}
+//             (empty without contextAwareResources);
 //             result[0].result lists {"msg": ...} violations: none allows the request, otherwise
 //             it is rejected with the messages joined by ", ". Raw requests are refused.
 //
@@ -52,8 +54,13 @@ class RegoRuntime : public policy::ModeRuntime {
   // The cached entry, or null when this module has not been loaded yet.
   std::optional<ModuleEntry> cachedModule(const wasm::CompiledModulePtr& module) const;
   ModuleEntry remember(const wasm::CompiledModulePtr& module, ModuleInfoPtr info) const;
-  // The data document's text for this policy, built once per (policy id, settings).
-  Result<std::shared_ptr<const std::string>> dataFor(const policy::PolicyConfig& policy) const;
+  // The data document's text for this policy: the settings (OPA) or the inventory
+  // (Gatekeeper) with the Kubernetes context from the dispatcher, rebuilt only when the
+  // settings or the context change.
+  Result<std::shared_ptr<const std::string>> dataFor(const policy::PolicyConfig& policy,
+                                                     const policy::Invocation& call) const;
+  Result<std::shared_ptr<const std::string>> buildData(
+      const policy::PolicyConfig& policy, const std::shared_ptr<const std::string>& context) const;
   std::string inputFor(const policy::PolicyConfig& policy, const policy::Request& request) const;
   // Evaluates entrypoint 0 on a fresh instance: the result set's JSON text.
   Result<std::string> evaluate(const policy::PolicyConfig& policy, std::string_view input,
@@ -63,7 +70,8 @@ class RegoRuntime : public policy::ModeRuntime {
   mutable std::mutex mu_;
   mutable std::map<const wasm::CompiledModule*, ModuleEntry> modules_;
   struct CachedData {
-    std::string settings;  // what the data was built from
+    std::string settings;                        // what the data was built from
+    std::shared_ptr<const std::string> context;  // held, so its address stays unique
     std::shared_ptr<const std::string> data;
   };
   mutable std::map<std::string, CachedData> data_;  // by policy id
@@ -78,6 +86,12 @@ class GatekeeperRuntime final : public RegoRuntime {
  public:
   GatekeeperRuntime() : RegoRuntime(Flavor::Gatekeeper) {}
 };
+
+// OPA's data document: the settings object with key `kubernetes` set to `context` (a user key
+// of that name is replaced, with a warning). Errors when the settings are not an object.
+Result<std::string> opaData(std::string_view settings_json, std::string_view context);
+// Gatekeeper's data document: {"inventory": context}, or an empty inventory.
+std::string gatekeeperData(const std::string* context);
 
 // The verdict of an OPA policy: result[0].result.response as an AdmissionResponse with `uid`
 // replaced; "cannot interpret OPA policy result" when it is absent.

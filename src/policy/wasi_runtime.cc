@@ -31,6 +31,7 @@ struct WasiPolicyState {
   wasi::WasiContext wasi;
   host::Dispatcher* dispatcher = nullptr;
   std::string_view policy_id;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 WasiPolicyState& stateOf(Caller& c) { return *static_cast<WasiPolicyState*>(c.hostData()); }
@@ -57,7 +58,7 @@ std::vector<Value> hostCall(Caller& c, std::span<const Value> a) {
     c.fail(FailKind::HostError, "invalid guest memory access in host.call");
     return {Value::fromI32(kHostCallFailed)};
   }
-  auto reply = dispatch(s, {s.policy_id, binding, ns, op, payload});
+  auto reply = dispatch(s, {s.policy_id, binding, ns, op, payload, s.deadline});
   if (!reply) {
     s.wasi.appendStdin(reply.error().message);
     return {Value::fromI32(kHostCallFailed)};
@@ -126,6 +127,7 @@ WasiRun runWasiCommand(wasm::Engine& engine, const wasm::CompiledModulePtr& modu
   WasiPolicyState state;
   state.dispatcher = cmd.dispatcher;
   state.policy_id = cmd.policy_id;
+  state.deadline = cmd.deadline;
   state.wasi.setArgs(cmd.argv);
   state.wasi.setStdin(cmd.stdin_data);
 

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <fstream>
 #include <iterator>
 #include <latch>
+#include <thread>
 
 #include "common/sha256.h"
 #include "host/default_dispatcher.h"
@@ -62,20 +65,66 @@ struct ModuleSet {
   std::map<std::string, std::pair<std::string, Bytes>> bytes_by_digest;  // digest → (url, bytes)
 };
 
+// Downloads are network-bound, so a few run at once even on a small machine.
+constexpr size_t kDownloadThreads = 4;
+
+struct FetchJob {
+  std::string url;
+  std::vector<std::string> ids;  // every policy id using this URL
+  Result<Bytes> bytes = makeError("not fetched");
+};
+
+void runFetch(FetchJob& job, const Fetcher& fetch) {
+  auto path = fetch(job.url);
+  if (!path) {
+    job.bytes = path.error();
+    return;
+  }
+  job.bytes = readModule(*path);
+}
+
+// Each distinct URL once, several at a time; every failure is reported, not just the first.
 Result<ModuleSet> fetchAll(const PolicyMap& policies, const Fetcher& fetch) {
-  ModuleSet set;
+  std::map<std::string, size_t> index;
+  std::vector<FetchJob> jobs;
   for (const auto& [id, entry] : policies) {
-    if (set.digest_by_url.contains(entry.url)) continue;
-    auto path = fetch(entry.url);
-    if (!path) return makeError(fmt::format("policy \"{}\": {}", id, path.error().message));
-    auto bytes = readModule(*path);
-    if (!bytes) return makeError(fmt::format("policy \"{}\": {}", id, bytes.error().message));
-    std::string digest = sha256Hex(*bytes);
-    set.digest_by_url[entry.url] = digest;
+    auto [it, inserted] = index.emplace(entry.url, jobs.size());
+    if (inserted) jobs.push_back(FetchJob{entry.url, {}, makeError("not fetched")});
+    jobs[it->second].ids.push_back(id);
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      try {
+        runFetch(jobs[i], fetch);
+      } catch (const std::exception& e) {
+        jobs[i].bytes = makeError(e.what());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min(kDownloadThreads, jobs.size()); ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+
+  ModuleSet set;
+  std::string failures;
+  for (auto& job : jobs) {
+    if (!job.bytes) {
+      for (const auto& id : job.ids) {
+        if (!failures.empty()) failures += "\n";
+        failures += fmt::format("policy \"{}\": cannot fetch {}: {}", id, job.url,
+                                job.bytes.error().message);
+      }
+      continue;
+    }
+    std::string digest = sha256Hex(*job.bytes);
+    set.digest_by_url[job.url] = digest;
     if (!set.bytes_by_digest.contains(digest)) {
-      set.bytes_by_digest.emplace(digest, std::pair{entry.url, std::move(*bytes)});
+      set.bytes_by_digest.emplace(digest, std::pair{job.url, std::move(*job.bytes)});
     }
   }
+  if (!failures.empty()) return makeError(failures);
   return set;
 }
 
@@ -152,7 +201,13 @@ Result<std::unique_ptr<EvaluationEnvironment>> EvaluationEnvironment::create(
                                 : wasm::createV8Engine({wasm::CompileTier::Optimized});
   env->dispatcher_ = options.dispatcher ? std::move(options.dispatcher)
                                         : std::make_shared<host::DefaultDispatcher>();
-  const Fetcher& fetch = options.fetcher ? options.fetcher : Fetcher(fetchLocal);
+  Fetcher fetch = options.fetcher;
+  if (!fetch) {
+    auto real = makePolicyFetcher(config.policies_download_dir, config.sources_path,
+                                  config.docker_config_json_path);
+    if (!real) return real.error();
+    fetch = std::move(*real);
+  }
 
   auto set = fetchAll(policies, fetch);
   if (!set) return set.error();

@@ -3,18 +3,18 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "common/yaml_json.h"
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <regex>
 
+#include "common/yaml_json.h"
+#include "fetch/fetcher.h"
+
 namespace kw::server {
 
 using admission::Json;
-
 
 namespace {
 
@@ -158,27 +158,23 @@ Result<PolicyMap> readPoliciesFile(const std::filesystem::path& path) {
   return parsePolicies(*text, path.string());
 }
 
-Result<std::filesystem::path> fetchLocal(const std::string& url) {
-  auto scheme_end = url.find("://");
-  std::string path = url;
-  if (scheme_end != std::string::npos) {
-    std::string scheme = url.substr(0, scheme_end);
-    if (scheme == "registry" || scheme == "http" || scheme == "https") {
-      return makeError(fmt::format(
-          "{}: {}:// URLs are not supported yet: they come with the OCI fetcher; use a local "
-          "path or a file:// URL",
-          url, scheme));
-    }
-    if (scheme != "file") {
-      return makeError(fmt::format("{}: unsupported URL scheme `{}://`", url, scheme));
-    }
-    path = url.substr(scheme_end + 3);
+Result<Fetcher> makePolicyFetcher(const std::filesystem::path& download_dir,
+                                  const std::optional<std::string>& sources_path,
+                                  const std::optional<std::string>& docker_config_dir) {
+  oci::ClientOptions options;
+  if (sources_path) {
+    auto sources = readSourcesFile(*sources_path);
+    if (!sources) return sources.error();
+    options.sources = std::move(*sources);
   }
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return makeError(fmt::format("{}: no such file", url));
-  }
-  return std::filesystem::path(path);
+  if (docker_config_dir) options.docker_config_dir = *docker_config_dir;
+  // One fetch::Fetcher (and registry connection) per call: calls run on several threads.
+  return Fetcher([options, download_dir](const std::string& url) -> Result<std::filesystem::path> {
+    fetch::Fetcher fetcher(options, store::Store(download_dir));
+    auto fetched = fetcher.fetch(url);
+    if (!fetched) return fetched.error();
+    return fetched->path;
+  });
 }
 
 }  // namespace kw::server

@@ -40,14 +40,21 @@ Result<PolicyMap> parsePolicies(std::string_view text, std::string_view source);
 Result<PolicyMap> readPoliciesFile(const std::filesystem::path& path);
 
 // sources.yml lives with the OCI client, which is its main reader.
-using oci::SourceAuthority;
-using oci::Sources;
 using oci::parseSources;
 using oci::readSourcesFile;
+using oci::SourceAuthority;
+using oci::Sources;
 
-// Turns a policy URL into a local module file. Only plain paths and file:// URLs are served
-// today; registry:// and http(s):// come with the OCI fetcher, which will replace this one.
+// Turns a policy URL into a local module file. Must be callable from several threads at once:
+// start-up downloads distinct URLs in parallel.
 using Fetcher = std::function<Result<std::filesystem::path>(const std::string& url)>;
-Result<std::filesystem::path> fetchLocal(const std::string& url);
+
+// The real fetcher (fetch::Fetcher): registry:// and https:// modules are downloaded into
+// `download_dir` in the store layout; file:// URLs and plain paths are served from disk.
+// `sources_path` (sources.yml) is read now, so a bad file stops start-up before any download;
+// `docker_config_dir` holds the config.json with registry credentials.
+Result<Fetcher> makePolicyFetcher(const std::filesystem::path& download_dir,
+                                  const std::optional<std::string>& sources_path,
+                                  const std::optional<std::string>& docker_config_dir);
 
 }  // namespace kw::server

@@ -1,5 +1,7 @@
 #include "server/run.h"
 
+#include "server/host_setup.h"
+
 #include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/base_sink.h>
@@ -91,16 +93,32 @@ int serve(const ServerConfig& config) {
     spdlog::error("{}", policies.error().message);
     return 1;
   }
+  HostSetupOptions host_options;
+  host_options.ignore_kubernetes_connection_failure = config.ignore_kubernetes_connection_failure;
   if (config.sources_path) {
-    if (auto sources = readSourcesFile(*config.sources_path); !sources) {
+    auto sources = readSourcesFile(*config.sources_path);
+    if (!sources) {
       spdlog::error("{}", sources.error().message);
       return 1;
     }
+    host_options.registry.sources = std::move(*sources);
+  }
+  if (config.docker_config_json_path) {
+    host_options.registry.docker_config_dir = *config.docker_config_json_path;
   }
   auto boot = std::chrono::steady_clock::now();
+  // Kubernetes caches are synced before any policy is compiled, so the first request that reads
+  // the cluster finds it in memory; the stack lives as long as the server.
+  auto host = setupServerHost(*policies, std::move(host_options));
+  if (!host) {
+    spdlog::error("{}", host.error().message);
+    return 1;
+  }
   WorkerPool pool(config.workers);
   Metrics metrics;
-  auto env = EvaluationEnvironment::create(config, *policies, pool);
+  EnvironmentOptions env_options;
+  env_options.dispatcher = host->dispatcher;
+  auto env = EvaluationEnvironment::create(config, *policies, pool, std::move(env_options));
   if (!env) {
     spdlog::error("{}", env.error().message);
     return 1;

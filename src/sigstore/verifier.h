@@ -14,6 +14,8 @@
 
 namespace kw::sigstore {
 
+struct VerificationConfig;  // sigstore/constraints.h
+
 // What keyless signatures are checked against.
 struct TrustRoot {
   std::vector<std::string> fulcio_certs_pem;  // root (and intermediate) certificates
@@ -29,6 +31,12 @@ class Verifier {
   // the reply is upstream's `{"is_trusted":bool,"digest":"sha256:…"}`.
   Result<std::string> verifyV1(std::string_view payload);
   Result<std::string> verifyV2(std::string_view payload);
+
+  // Checks `image` against a verification config (spec §1.6), as `kwctl verify` and the
+  // policy-server's `--verification-path` do; returns the verified manifest digest.
+  // Upstream's error texts ("Image verification failed: missing signatures…",
+  // "no signatures found for image: …").
+  Result<std::string> verifyConfig(std::string_view image, const VerificationConfig& config);
 
  private:
   struct Impl;

@@ -58,7 +58,7 @@ std::vector<Value> hostCall(Caller& c, std::span<const Value> a) {
     s.host_error = "host capabilities are not available";
     return {Value::fromI32(0)};
   }
-  auto reply = s.dispatcher->dispatch({s.policy_id, binding, ns, op, payload});
+  auto reply = s.dispatcher->dispatch({s.policy_id, binding, ns, op, payload, s.deadline});
   if (!reply) {
     s.host_error = reply.error().message;
     return {Value::fromI32(0)};
@@ -135,6 +135,7 @@ wasm::CallResult<std::unique_ptr<WapcInstance>> WapcInstance::create(
   self->state_->dispatcher = options.dispatcher;
   self->state_->policy_id = std::move(options.policy_id);
   self->state_->console_log = options.console_log;
+  self->state_->deadline = options.deadline;
   self->state_->wasi.setArgs({"policy.wasm"});
 
   wasm::InstanceOptions io;
@@ -162,6 +163,7 @@ wasm::CallResult<GuestCallResult> WapcInstance::call(
   s.guest_response.clear();
   s.guest_error.clear();
   s.guest_error_set = false;
+  s.deadline = deadline;
   Value args[2] = {Value::fromI32(int32_t(operation.size())),
                    Value::fromI32(int32_t(payload.size()))};
   auto r = instance_->call("__guest_call", args, deadline);

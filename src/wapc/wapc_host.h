@@ -29,6 +29,8 @@ struct WapcState {
   host::Dispatcher* dispatcher = nullptr;
   std::string policy_id;
   std::vector<std::string>* console_log = nullptr;  // when set, __console_log lines land here
+  // The running call's deadline, handed to host calls so they stop waiting when it passes.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   wasi::WasiContext wasi;
 };
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -141,12 +142,32 @@ TEST_F(EnvironmentTest, FetchErrorsNameThePolicy) {
   auto missing = create({{"gone", entry(dir_ / "absent.wasm")}});
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(missing.error().message.starts_with("policy \"gone\": ")) << missing.error().message;
+}
 
-  PolicyEntry remote;
-  remote.url = "registry://ghcr.io/kubewarden/policies/psp:v0.1.0";
-  auto oci = create({{"remote", remote}});
-  ASSERT_FALSE(oci.ok());
-  EXPECT_NE(oci.error().message.find("OCI fetcher"), std::string::npos) << oci.error().message;
+TEST_F(EnvironmentTest, EveryFetchFailureIsListedOncePerPolicy) {
+  EnvironmentOptions options;
+  options.engine = engine();
+  std::atomic<int> calls{0};
+  options.fetcher = [&](const std::string& url) -> Result<fs::path> {
+    ++calls;
+    if (url.find("good") != std::string::npos) return test::guestPath("pod_privileged");
+    return makeError("refused by the test");
+  };
+  PolicyEntry good, bad1, bad2;
+  good.url = "registry://r/good:v1";
+  bad1.url = "registry://r/bad:v1";
+  bad2.url = "registry://r/other:v1";
+  auto env = EvaluationEnvironment::create({}, {{"a", good}, {"b", bad1}, {"c", bad1}, {"d", bad2}},
+                                           pool_, std::move(options));
+  ASSERT_FALSE(env.ok());
+  const std::string& m = env.error().message;
+  EXPECT_EQ(calls.load(), 3);  // once per distinct URL
+  EXPECT_NE(m.find("policy \"b\": cannot fetch registry://r/bad:v1: refused by the test"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("policy \"c\": cannot fetch registry://r/bad:v1"), std::string::npos) << m;
+  EXPECT_NE(m.find("policy \"d\": cannot fetch registry://r/other:v1"), std::string::npos) << m;
+  EXPECT_EQ(m.find("policy \"a\""), std::string::npos) << m;
 }
 
 TEST_F(EnvironmentTest, CustomFetcherIsUsed) {

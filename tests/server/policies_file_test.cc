@@ -188,31 +188,43 @@ TEST_F(PoliciesFileOnDiskTest, ReadPoliciesFileUsesThePathInErrors) {
   EXPECT_NE(missing.error().message.find("absent.yml"), std::string::npos);
 }
 
-TEST_F(PoliciesFileOnDiskTest, FetchLocalServesPathsAndFileUrls) {
+TEST_F(PoliciesFileOnDiskTest, PolicyFetcherServesPathsAndFileUrls) {
   fs::path module = write("m.wasm", "\0asm");
-  auto plain = fetchLocal(module.string());
+  auto fetch = makePolicyFetcher(dir_ / "downloads", std::nullopt, std::nullopt);
+  ASSERT_TRUE(fetch.ok()) << fetch.error().message;
+  auto plain = (*fetch)(module.string());
   ASSERT_TRUE(plain.ok()) << plain.error().message;
-  EXPECT_EQ(*plain, module);
-  auto file_url = fetchLocal("file://" + module.string());
+  EXPECT_EQ(fs::weakly_canonical(*plain), fs::weakly_canonical(module));
+  auto file_url = (*fetch)("file://" + module.string());
   ASSERT_TRUE(file_url.ok()) << file_url.error().message;
-  EXPECT_EQ(*file_url, module);
+  EXPECT_EQ(fs::weakly_canonical(*file_url), fs::weakly_canonical(module));
 
-  auto missing = fetchLocal("file://" + (dir_ / "nope.wasm").string());
+  auto missing = (*fetch)("file://" + (dir_ / "nope.wasm").string());
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().message.find("no such file"), std::string::npos);
+  EXPECT_NE(missing.error().message.find("nope.wasm"), std::string::npos)
+      << missing.error().message;
+  // Nothing is downloaded for local files.
+  EXPECT_FALSE(fs::exists(dir_ / "downloads" / "registry"));
 }
 
-TEST(PoliciesFileFetchTest, RemoteSchemesWaitForTheOciFetcher) {
-  for (const char* url : {"registry://ghcr.io/kubewarden/policies/psp:v0.1.0",
-                          "https://example.com/p.wasm", "http://example.com/p.wasm"}) {
-    auto r = fetchLocal(url);
-    ASSERT_FALSE(r.ok()) << url;
-    EXPECT_NE(r.error().message.find("OCI fetcher"), std::string::npos) << r.error().message;
-    EXPECT_NE(r.error().message.find(url), std::string::npos) << r.error().message;
-  }
-  auto ftp = fetchLocal("ftp://example.com/p.wasm");
-  ASSERT_FALSE(ftp.ok());
-  EXPECT_NE(ftp.error().message.find("unsupported URL scheme `ftp://`"), std::string::npos);
+TEST_F(PoliciesFileOnDiskTest, PolicyFetcherReadsSourcesUpFront) {
+  fs::path bad = write("sources.yml", "insecure_sources: {not: a list}\n");
+  auto fetch = makePolicyFetcher(dir_ / "downloads", bad.string(), std::nullopt);
+  ASSERT_FALSE(fetch.ok());
+  EXPECT_NE(fetch.error().message.find("sources.yml"), std::string::npos) << fetch.error().message;
+  auto absent = makePolicyFetcher(dir_ / "downloads", (dir_ / "absent.yml").string(), std::nullopt);
+  EXPECT_FALSE(absent.ok());
+}
+
+TEST(PoliciesFileFetchTest, UnreachableRegistryIsAnErrorNamingTheUrl) {
+  auto dir = fs::temp_directory_path() / ("kw-pf-fetch-" + std::to_string(::getpid()));
+  auto fetch = makePolicyFetcher(dir, std::nullopt, std::nullopt);
+  ASSERT_TRUE(fetch.ok());
+  auto r = (*fetch)("registry://127.0.0.1:1/kubewarden/psp:v0.1.0");
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().message.empty());
+  EXPECT_FALSE(fs::exists(dir / "registry" / "127.0.0.1:1" / "kubewarden" / "psp:v0.1.0"));
+  fs::remove_all(dir);
 }
 
 TEST(PoliciesFileSourcesTest, ParsesSourcesYml) {

@@ -1,0 +1,210 @@
+#include "kube/reflector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+namespace kw::kube {
+
+using json = nlohmann::json;
+
+Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(json& object, const ResourceKey& key) {
+  if (!object.is_object()) return makeError("object is not a JSON object");
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return makeError("object has no metadata");
+  ObjectKey okey{meta->value("namespace", ""), meta->value("name", "")};
+  if (okey.second.empty()) return makeError("object has no metadata.name");
+  StoredObject stored;
+  if (auto labels = meta->find("labels"); labels != meta->end() && labels->is_object())
+    for (auto& [k, v] : labels->items())
+      if (v.is_string()) stored.labels.emplace_back(k, v.get<std::string>());
+  // Lists omit each item's apiVersion and kind; policies expect them on every object.
+  if (!object.contains("apiVersion")) object["apiVersion"] = key.api_version;
+  if (!object.contains("kind")) object["kind"] = key.kind;
+  stored.json = std::make_shared<const std::string>(object.dump());
+  return std::make_pair(std::move(okey), std::move(stored));
+}
+
+Reflector::Reflector(std::shared_ptr<Client> client, ResourceType type, Options options)
+    : client_(std::move(client)), type_(std::move(type)), options_(options) {}
+
+Reflector::~Reflector() {
+  stop();
+}
+
+void Reflector::start() {
+  std::call_once(started_, [this] { thread_ = std::thread([this] { run(); }); });
+}
+
+void Reflector::stop() {
+  stopping_.store(true);
+  cancel_.cancel();
+  {
+    std::lock_guard lock(state_mu_);
+    state_cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Reflector::waitForSync(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_mu_);
+  return state_cv_.wait_for(lock, timeout, [&] { return synced_.load() || stopping_.load(); }) &&
+         synced_.load();
+}
+
+std::string Reflector::lastError() const {
+  std::lock_guard lock(state_mu_);
+  return last_error_;
+}
+
+Reflector::Stats Reflector::stats() const {
+  std::lock_guard lock(state_mu_);
+  return stats_;
+}
+
+std::string Reflector::resourceVersion() const {
+  std::shared_lock lock(store_mu_);
+  return rv_;
+}
+
+void Reflector::read(
+    const std::function<void(const ObjectMap& objects, const std::string& rv)>& read) const {
+  std::shared_lock lock(store_mu_);
+  read(objects_, rv_);
+}
+
+void Reflector::setError(std::string message) {
+  spdlog::warn("kubernetes cache {}/{}: {}", type_.key.api_version, type_.key.kind, message);
+  std::lock_guard lock(state_mu_);
+  last_error_ = std::move(message);
+}
+
+// The new store is built aside and swapped in, so readers see the old one until it is whole.
+Status Reflector::relist() {
+  ObjectMap fresh;
+  std::string rv;
+  Client::ListOptions options;
+  options.limit = options_.page_size;
+  auto status = client_->listPages(type_, options, [&](json& page) -> Status {
+    rv = page["metadata"].value("resourceVersion", "");
+    auto items = page.find("items");
+    if (items == page.end() || !items->is_array()) return okStatus();  // "items": null
+    for (json& item : *items) {
+      auto stored = makeStoredObject(item, type_.key);
+      if (!stored) return makeError("listing " + type_.plural + ": " + stored.error().message);
+      fresh.insert_or_assign(std::move(stored->first), std::move(stored->second));
+    }
+    items->clear();
+    return okStatus();
+  });
+  if (!status) return status;
+  {
+    std::unique_lock lock(store_mu_);
+    objects_.swap(fresh);
+    rv_ = rv;
+  }
+  {
+    std::lock_guard lock(state_mu_);
+    ++stats_.lists;
+    last_error_.clear();
+  }
+  fresh.clear();  // the old store is freed outside the lock
+  synced_.store(true);
+  state_cv_.notify_all();
+  return okStatus();
+}
+
+bool Reflector::applyEvent(std::string_view line) {
+  json event;
+  try {
+    event = json::parse(line);
+    std::string type = event.at("type");
+    json& object = event.at("object");
+    if (type == "ERROR") {
+      if (object.value("code", 0) == 410) {
+        expired_ = true;
+      } else {
+        setError("watch error: " + object.value("message", object.dump()));
+      }
+      return false;
+    }
+    std::string rv = object.at("metadata").value("resourceVersion", "");
+    if (type == "BOOKMARK") {
+      std::unique_lock lock(store_mu_);
+      if (!rv.empty()) rv_ = rv;
+      lock.unlock();
+      std::lock_guard s(state_mu_);
+      ++stats_.bookmarks;
+      return true;
+    }
+    auto stored = makeStoredObject(object, type_.key);
+    if (!stored) {
+      setError("watch event: " + stored.error().message);
+      return true;
+    }
+    {
+      std::unique_lock lock(store_mu_);
+      if (type == "DELETED") {
+        objects_.erase(stored->first);
+      } else {
+        objects_.insert_or_assign(std::move(stored->first), std::move(stored->second));
+      }
+      if (!rv.empty()) rv_ = rv;
+    }
+    std::lock_guard s(state_mu_);
+    ++stats_.events;
+  } catch (const json::exception& e) {
+    setError(std::string("malformed watch event: ") + e.what());
+  }
+  return true;
+}
+
+void Reflector::sleepBackoff(std::chrono::milliseconds& backoff) {
+  std::unique_lock lock(state_mu_);
+  state_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+  backoff = std::min(backoff * 2, options_.max_backoff);
+}
+
+void Reflector::run() {
+  bool need_list = true;
+  auto backoff = options_.initial_backoff;
+  while (!stopping_.load()) {
+    if (need_list) {
+      if (auto s = relist(); !s) {
+        setError(s.error().message);
+        sleepBackoff(backoff);
+        continue;
+      }
+      need_list = false;
+      backoff = options_.initial_backoff;
+    }
+    Client::WatchOptions options;
+    options.resource_version = resourceVersion();
+    options.timeout_seconds = options_.watch_timeout_seconds;
+    expired_ = false;
+    uint64_t events_before = stats().events + stats().bookmarks;
+    auto opened = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(state_mu_);
+      ++stats_.watches;
+    }
+    auto end = client_->watch(
+        type_, options, [this](std::string_view line) { return applyEvent(line); }, cancel_);
+    if (stopping_.load()) break;
+    if (expired_ || (end && *end == Client::WatchEnd::kExpired)) {
+      need_list = true;  // our version fell out of the server's history
+      continue;
+    }
+    if (!end) setError(end.error().message);
+    // A stream that delivered something was healthy: resume at once. An empty or failed one
+    // backs off, so a flapping server is not hammered.
+    bool long_lived = std::chrono::steady_clock::now() - opened > std::chrono::seconds(10);
+    if (end && (long_lived || stats().events + stats().bookmarks > events_before)) {
+      backoff = options_.initial_backoff;
+    } else {
+      sleepBackoff(backoff);
+    }
+  }
+}
+
+}  // namespace kw::kube
