@@ -203,8 +203,12 @@ Result<std::unique_ptr<EvaluationEnvironment>> EvaluationEnvironment::create(
                                         : std::make_shared<host::DefaultDispatcher>();
   Fetcher fetch = options.fetcher;
   if (!fetch) {
-    auto real = makePolicyFetcher(config.policies_download_dir, config.sources_path,
-                                  config.docker_config_json_path);
+    if (config.enable_verification && !config.verification_path) {
+      return makeError("--enable-verification needs --verification-path");
+    }
+    auto real = makePolicyFetcher(
+        config.policies_download_dir, config.sources_path, config.docker_config_json_path,
+        config.enable_verification ? config.verification_path : std::nullopt);
     if (!real) return real.error();
     fetch = std::move(*real);
   }

@@ -11,6 +11,9 @@
 
 #include "common/yaml_json.h"
 #include "fetch/fetcher.h"
+#include "sigstore/constraints.h"
+#include "sigstore/verification_config.h"
+#include "sigstore/verifier.h"
 
 namespace kw::server {
 
@@ -158,9 +161,28 @@ Result<PolicyMap> readPoliciesFile(const std::filesystem::path& path) {
   return parsePolicies(*text, path.string());
 }
 
+namespace {
+
+// Verifies a registry:// policy and names the verified manifest, so the download cannot pick up
+// a tag that moved after the check.
+Result<std::string> verifiedUrl(const std::string& url, const oci::ClientOptions& options,
+                                const sigstore::VerificationConfig& config) {
+  if (!url.starts_with("registry://")) return url;
+  oci::RegistryClient registry(options);
+  sigstore::Verifier verifier(registry, sigstore::TrustRoot{});
+  auto digest = verifier.verifyConfig(url.substr(std::string_view("registry://").size()), config);
+  if (!digest) return makeError(fmt::format("verification failed: {}", digest.error().message));
+  auto ref = oci::parseReference(url);
+  if (!ref) return ref.error();
+  return fmt::format("registry://{}/{}@{}", ref->registry, ref->repository, *digest);
+}
+
+}  // namespace
+
 Result<Fetcher> makePolicyFetcher(const std::filesystem::path& download_dir,
                                   const std::optional<std::string>& sources_path,
-                                  const std::optional<std::string>& docker_config_dir) {
+                                  const std::optional<std::string>& docker_config_dir,
+                                  const std::optional<std::string>& verification_path) {
   oci::ClientOptions options;
   if (sources_path) {
     auto sources = readSourcesFile(*sources_path);
@@ -168,10 +190,30 @@ Result<Fetcher> makePolicyFetcher(const std::filesystem::path& download_dir,
     options.sources = std::move(*sources);
   }
   if (docker_config_dir) options.docker_config_dir = *docker_config_dir;
+  std::shared_ptr<const sigstore::VerificationConfig> verification;
+  if (verification_path) {
+    auto config = sigstore::readVerificationConfig(*verification_path);
+    if (!config) return config.error();
+    verification = std::make_shared<const sigstore::VerificationConfig>(std::move(*config));
+  }
   // One fetch::Fetcher (and registry connection) per call: calls run on several threads.
-  return Fetcher([options, download_dir](const std::string& url) -> Result<std::filesystem::path> {
+  return Fetcher([options, download_dir,
+                  verification](const std::string& url) -> Result<std::filesystem::path> {
     fetch::Fetcher fetcher(options, store::Store(download_dir));
-    auto fetched = fetcher.fetch(url);
+    std::filesystem::path output;
+    std::string source = url;
+    if (verification) {
+      auto verified = verifiedUrl(url, options, *verification);
+      if (!verified) return verified.error();
+      source = std::move(*verified);
+      // Stored under the URL the user wrote, as an unverified download would be.
+      if (source != url) {
+        auto path = fetcher.store().pathFor(url);
+        if (!path) return path.error();
+        output = *path;
+      }
+    }
+    auto fetched = fetcher.fetch(source, output);
     if (!fetched) return fetched.error();
     return fetched->path;
   });
