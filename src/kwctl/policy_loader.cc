@@ -96,10 +96,10 @@ void addRunFlags(CLI::App& cmd, RunFlags& f) {
 // Remote URIs are pulled into the store, store URIs and SHA prefixes resolved; a plain path
 // that does not exist keeps the historic "cannot read" message.
 static Result<std::string> readPolicyModule(const RunFlags& f) {
-  if (auto ok = requireNoVerification(f.verification); !ok) return ok.error();
+  if (auto ok = requireVerifiable(f.uri, f.verification); !ok) return ok.error();
   std::error_code ec;
   if (!isRemote(f.uri) && std::filesystem::exists(localPath(f.uri), ec)) return readInput(f.uri);
-  auto path = policyPath(f.uri, f.remote);
+  auto path = policyPath(f.uri, f.remote, f.verification);
   if (!path) return path.error();
   return readInput(path->string());
 }

@@ -1,10 +1,13 @@
 // kwctl pull: download a policy into the store (or -o FILE). Quiet on success, as upstream;
-// a progress bar on a terminal, the HTTP exchanges with -v.
+// a progress bar on a terminal, the HTTP exchanges with -v. With verification flags (or the
+// default verification config) the signatures are checked first and the verified manifest is
+// pulled by digest, so nothing unverified is ever written.
 #include <spdlog/spdlog.h>
 
 #include "kwctl/commands.h"
 #include "kwctl/progress.h"
 #include "kwctl/remote.h"
+#include "kwctl/verification.h"
 
 namespace kw::kwctl {
 namespace {
@@ -17,22 +20,30 @@ struct PullFlags {
 };
 
 // Upstream always downloads again (a tag may have moved), so the store path is named
-// explicitly instead of letting the fetcher reuse a stored copy.
+// explicitly instead of letting the fetcher reuse a stored copy. Names come from the URI the
+// user gave, even when a verified digest is what gets pulled.
 std::filesystem::path destination(const fetch::Fetcher& fetcher, const PullFlags& f) {
-  if (!f.output_path.empty() || !isRemote(f.uri)) return f.output_path;
+  if (!isRemote(f.uri)) return f.output_path;
   auto stored = fetcher.store().pathFor(f.uri);
-  return stored ? *stored : std::filesystem::path();
+  if (f.output_path.empty()) return stored ? *stored : std::filesystem::path();
+  std::error_code ec;
+  if (stored && std::filesystem::is_directory(f.output_path, ec)) {
+    return std::filesystem::path(f.output_path) / stored->filename();
+  }
+  return f.output_path;
 }
 
 int pull(const PullFlags& f) {
-  if (auto ok = requireNoVerification(f.verification); !ok) return fail(ok.error().message);
   if (!isRemote(f.uri) && !f.uri.starts_with("file://")) {
     return fail(f.uri + ": cannot pull, the URI must start with registry://, https:// or file://");
   }
+  auto source = verifiedSource(f.uri, f.verification, f.remote);
+  if (!source) return fail(source.error().message);
   ProgressBar bar("Pulling " + f.uri, ProgressBar::stderrIsTty());
   auto fetcher = makeFetcher(f.remote, bar.callback());
   if (!fetcher) return fail(fetcher.error().message);
-  auto fetched = (*fetcher)->fetch(f.uri, destination(**fetcher, f));
+  // The destination is named after the URI given, not the pinned digest.
+  auto fetched = (*fetcher)->fetch(*source, destination(**fetcher, f));
   bar.finish();
   if (!fetched) return fail(fetched.error().message);
   spdlog::debug("{} pulled to {}", f.uri, fetched->path.string());

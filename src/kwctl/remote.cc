@@ -6,6 +6,7 @@
 
 #include "kwctl/commands.h"
 #include "kwctl/progress.h"
+#include "kwctl/verification.h"
 
 namespace kw::kwctl {
 namespace fs = std::filesystem;
@@ -43,12 +44,10 @@ void addVerificationFlags(CLI::App& cmd, VerificationFlags& f) {
                  "GitHub repository expected in the certificates generated in CD pipelines");
 }
 
-Status requireNoVerification(const VerificationFlags& f) {
-  if (!f.any()) return okStatus();
-  return makeError(
-      "signature verification is not available yet in this kwctl: drop the verification flags "
-      "(--verification-config-path, -k, --fulcio-cert-path, --rekor-public-key-path, -a, "
-      "--cert-email, --cert-oidc-issuer, --github-owner, --github-repo)");
+Status requireVerifiable(const std::string& uri, const VerificationFlags& f) {
+  if (!f.any() || uri.starts_with("registry://")) return okStatus();
+  return makeError(fmt::format(
+      "cannot verify {}: signatures can be verified only for registry:// policies", uri));
 }
 
 fs::path configDir() {
@@ -90,7 +89,12 @@ bool isRemote(const std::string& uri) {
          uri.starts_with("http://");
 }
 
-Result<fs::path> policyPath(const std::string& uri, const RemoteFlags& f) {
+namespace {
+
+// `source` is what gets downloaded (the URI itself, or its verified digest); the store path is
+// always the one of `uri`, as upstream.
+Result<fs::path> fetchPolicy(const std::string& uri, const std::string& source,
+                             const RemoteFlags& f) {
   std::unique_ptr<ProgressBar> bar;
   oci::ProgressFn progress;
   if (isRemote(uri)) {
@@ -103,10 +107,24 @@ Result<fs::path> policyPath(const std::string& uri, const RemoteFlags& f) {
   // Like upstream's pull-and-run: always a fresh download into the store.
   auto stored = (*fetcher)->store().pathFor(uri);
   if (!stored) return stored.error();
-  auto fetched = (*fetcher)->fetch(uri, *stored);
+  auto fetched = (*fetcher)->fetch(source, *stored);
   bar->finish();
   if (!fetched) return fetched.error();
   return fetched->path;
+}
+
+}  // namespace
+
+// inspect and scaffold never verify, as upstream.
+Result<fs::path> policyPath(const std::string& uri, const RemoteFlags& f) {
+  return fetchPolicy(uri, uri, f);
+}
+
+Result<fs::path> policyPath(const std::string& uri, const RemoteFlags& f,
+                            const VerificationFlags& verification) {
+  auto source = verifiedSource(uri, verification, f);
+  if (!source) return source.error();
+  return fetchPolicy(uri, *source, f);
 }
 
 }  // namespace kw::kwctl

@@ -21,8 +21,7 @@ struct RemoteFlags {
 };
 void addRemoteFlags(CLI::App& cmd, RemoteFlags& flags);
 
-// Upstream's signature verification flags. Accepted so scripts keep parsing; the sigstore check
-// itself is not wired into these commands yet.
+// Upstream's signature verification flags (kwctl/verification.h turns them into a check).
 struct VerificationFlags {
   std::string config_path;
   std::vector<std::string> keys;
@@ -37,8 +36,9 @@ struct VerificationFlags {
   bool any() const;
 };
 void addVerificationFlags(CLI::App& cmd, VerificationFlags& flags);
-// An error when any verification flag was given.
-Status requireNoVerification(const VerificationFlags& flags);
+// An error when verification flags are given for a policy that cannot be verified (anything
+// but registry://), so a local module is never run as if its signatures had been checked.
+Status requireVerifiable(const std::string& uri, const VerificationFlags& flags);
 
 // ~/.config/kubewarden (or $XDG_CONFIG_HOME/kubewarden), as upstream's ProjectDirs.
 std::filesystem::path configDir();
@@ -55,5 +55,11 @@ bool isRemote(const std::string& uri);
 // into the store first (as upstream's run/inspect/scaffold do).
 Result<std::filesystem::path> policyPath(const std::string& uri_or_sha_prefix,
                                          const RemoteFlags& flags);
+// As above, for run/bench: when `verification` (or the default verification config) applies,
+// the signatures are checked first and the verified manifest is pulled by digest into the
+// original URI's store path, so what runs is what was verified.
+Result<std::filesystem::path> policyPath(const std::string& uri_or_sha_prefix,
+                                         const RemoteFlags& flags,
+                                         const VerificationFlags& verification);
 
 }  // namespace kw::kwctl
