@@ -153,4 +153,5 @@ echo "| policy-server cold start to ready, no context | $boot_without ms |"
 echo "| policy-server cold start to ready, caches synced | $boot_with ms |"
 printf '%s' "$latency_rows"
 echo "| RSS without caches / synced / after load | $(( rss_without / 1024 )) / $(( rss_synced / 1024 )) / $(( rss_loaded / 1024 )) MiB |"
-echo "| cache RSS vs JSON size | $(( cache_kib / 1024 )) MiB vs $(( json_bytes / 1048576 )) MiB = ${ratio}x (target <= 3x) |"
+sizes=$(python3 -c "print(f'{$cache_kib / 1024:.1f} MiB vs {$json_bytes / 1048576:.1f} MiB')")
+echo "| cache RSS vs JSON size | $sizes = ${ratio}x (target <= 3x) |"

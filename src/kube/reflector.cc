@@ -21,7 +21,10 @@ Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(json& object, const 
   // Lists omit each item's apiVersion and kind; policies expect them on every object.
   if (!object.contains("apiVersion")) object["apiVersion"] = key.api_version;
   if (!object.contains("kind")) object["kind"] = key.kind;
-  stored.json = std::make_shared<const std::string>(object.dump());
+  // dump() grows its string by doubling; copying it gives an exact-size buffer, which is what
+  // keeps the cache near the objects' JSON size.
+  std::string text = object.dump();
+  stored.json = std::make_shared<const std::string>(text.data(), text.size());
   return std::make_pair(std::move(okey), std::move(stored));
 }
 
