@@ -1,6 +1,6 @@
 #include "admission/admission_response.h"
 
-#include <openssl/evp.h>
+#include "common/base64.h"
 
 namespace kw::admission {
 namespace {
@@ -30,14 +30,6 @@ void finish(OrderedJson& r, const ValidationResponse* v) {
 }
 
 }  // namespace
-
-std::string base64Encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()));
-  out.resize(size_t(n));
-  return out;
-}
 
 Result<ValidationResponse> parseValidationResponse(std::string_view text) {
   Json j = Json::parse(text, nullptr, false);

@@ -40,6 +40,4 @@ OrderedJson rejectInternalServerError(const std::string& uid, std::string_view m
 // A rejection with a message and an optional code (no "internal server error" prefix).
 OrderedJson reject(const std::string& uid, std::string_view message, std::optional<int> code);
 
-std::string base64Encode(std::string_view bytes);
-
 }  // namespace kw::admission

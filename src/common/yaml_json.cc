@@ -1,5 +1,11 @@
 #include "common/yaml_json.h"
 
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <regex>
 
 namespace kw {
@@ -61,6 +67,24 @@ Json yamlToJson(const YAML::Node& n) {
   }
 }
 
-Json parseYamlToJson(std::string_view text) { return yamlToJson(YAML::Load(std::string(text))); }
+Json parseYamlToJson(std::string_view text) {
+  return yamlToJson(YAML::Load(std::string(text)));
+}
+
+Result<std::string> readTextFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Result<YAML::Node> loadYaml(std::string_view text, std::string_view source) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) return makeError(fmt::format("{}: invalid YAML: {}", source, e.msg));
+    return makeError(fmt::format("{}: invalid YAML at line {}, column {}: {}", source,
+                                 e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
 
 }  // namespace kw

@@ -5,13 +5,23 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
+
+#include "common/result.h"
 
 namespace kw {
 
 nlohmann::json yamlToJson(const YAML::Node& node);
 // Throws YAML::Exception on malformed input; callers turn it into their own error.
 nlohmann::json parseYamlToJson(std::string_view text);
+
+// The whole file; the error names the path and the OS reason ("cannot read <path>: <reason>").
+Result<std::string> readTextFile(const std::filesystem::path& path);
+
+// Parses one YAML document; errors read "<source>: invalid YAML at line L, column C: <why>".
+Result<YAML::Node> loadYaml(std::string_view text, std::string_view source);
 
 }  // namespace kw

@@ -1,9 +1,9 @@
 #include "host/yaml_text.h"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cctype>
+
+#include "common/yaml_quote.h"
 
 namespace kw::host {
 namespace {
@@ -71,37 +71,6 @@ bool control(unsigned char c) {
   return c < 0x20 || c == 0x7f;
 }
 
-std::string doubleQuoted(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (control(c)) {
-          out += fmt::format("\\x{:02X}", c);
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // A literal block keeps the text verbatim only when no line needs escaping.
 bool literalBlockSafe(std::string_view s) {
   if (s.empty() || s[0] == ' ') return false;
@@ -138,7 +107,7 @@ std::string yamlScalar(std::string_view s) {
     if (control(static_cast<unsigned char>(ch))) single_ok = false;
   }
   if (single_ok) return "'" + std::string(s) + "'";
-  return doubleQuoted(s);
+  return yamlDoubleQuoted(s);
 }
 
 void appendYamlString(std::string& out, std::string_view value, int indent) {

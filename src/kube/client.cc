@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/percent_encode.h"
+
 namespace kw::kube {
 namespace {
 
@@ -16,22 +18,10 @@ constexpr long kConnectTimeoutMs = 10000;
 constexpr long kRequestTimeoutMs = 60000;
 constexpr int kPollMs = 1000;
 
-std::string urlEncode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 void addParam(std::string& query, std::string_view key, std::string_view value) {
   if (value.empty()) return;
   query += query.empty() ? '?' : '&';
-  query += std::string(key) + "=" + urlEncode(value);
+  query += std::string(key) + "=" + percentEncode(value);
 }
 
 size_t collect(char* data, size_t size, size_t n, void* user) {

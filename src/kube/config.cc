@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/base64.h"
+
 namespace kw::kube {
 namespace fs = std::filesystem;
 namespace {
@@ -18,24 +20,10 @@ Result<std::string> readText(const fs::path& path, std::string_view what) {
   return out.str();
 }
 
-// Standard base64; whitespace is skipped because kubeconfigs sometimes wrap long data.
+// The error names the kubeconfig field, which helps more than the offending character.
 Result<std::string> decodeBase64(std::string_view in, std::string_view field) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    size_t v = kAlphabet.find(c);
-    if (v == std::string::npos) return makeError(std::string(field) + " is not valid base64");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
+  auto out = base64Decode(in);
+  if (!out.ok()) return makeError(std::string(field) + " is not valid base64");
   return out;
 }
 

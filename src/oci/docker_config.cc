@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/base64.h"
+
 namespace kw::oci {
 namespace {
 
@@ -23,33 +25,14 @@ bool isDockerHub(const std::string& host) {
   return host == "docker.io" || host == "index.docker.io" || host == "registry-1.docker.io";
 }
 
-std::string base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r') continue;
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string::npos) return {};
-    acc = (acc << 6) | static_cast<uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 std::optional<Credentials> fromEntry(const nlohmann::json& entry) {
   if (!entry.is_object()) return std::nullopt;
   if (auto auth = entry.find("auth"); auth != entry.end() && auth->is_string()) {
-    std::string decoded = base64Decode(auth->get<std::string>());
-    auto colon = decoded.find(':');
+    // An undecodable "auth" falls through to username/password, like an absent one.
+    auto decoded = base64Decode(auth->get<std::string>());
+    auto colon = decoded.ok() ? decoded->find(':') : std::string::npos;
     if (colon != std::string::npos) {
-      return Credentials{decoded.substr(0, colon), decoded.substr(colon + 1)};
+      return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
     }
   }
   auto user = entry.find("username");

@@ -1,10 +1,12 @@
 #include "oci/registry_session.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <cctype>
 #include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "common/percent_encode.h"
 
 namespace kw::oci {
 namespace {
@@ -12,27 +14,6 @@ namespace {
 std::string cacheKey(const Reference& ref, Access access) {
   return fmt::format("{}|{}|{}", ref.apiHost(), ref.repository,
                      access == Access::Push ? "push" : "pull");
-}
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string percentEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 // `Bearer realm="https://auth",service="registry",scope="repository:x:pull"` → scheme, params.
@@ -131,7 +112,7 @@ Result<std::string> RegistrySession::authorize(const Reference& ref, const HttpR
           ref.registry, challenge.reason(), ref.repository, ref.registry, config_file_.string()));
     }
     *used_credentials = true;
-    return "Basic " + base64(creds->username + ":" + creds->password);
+    return "Basic " + base64Encode(creds->username + ":" + creds->password);
   }
   return makeError(fmt::format("registry {} answered {} with an unsupported challenge \"{}\"",
                                ref.registry, challenge.reason(),
@@ -161,7 +142,7 @@ Result<std::string> RegistrySession::fetchToken(const Reference& ref,
   if (auto creds = credentials(ref.registry)) {
     *used_credentials = true;
     token_request.headers.push_back("Authorization: Basic " +
-                                    base64(creds->username + ":" + creds->password));
+                                    base64Encode(creds->username + ":" + creds->password));
   }
   auto response = transport_.perform(token_request);
   if (!response) return response.error();

@@ -3,11 +3,6 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
-
 #include "common/yaml_json.h"
 
 namespace kw::oci {
@@ -15,22 +10,6 @@ namespace kw::oci {
 using Json = nlohmann::json;
 
 namespace {
-
-Result<std::string> readText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-Result<YAML::Node> loadYaml(std::string_view text, std::string_view source) {
-  try {
-    return YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) return makeError(fmt::format("{}: invalid YAML: {}", source, e.msg));
-    return makeError(fmt::format("{}: invalid YAML at line {}, column {}: {}", source,
-                                 e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
-}
 
 Result<SourceAuthority> parseAuthority(const Json& a, const std::string& at,
                                        std::string_view source) {
@@ -101,7 +80,7 @@ Result<Sources> parseSources(std::string_view text, std::string_view source) {
 }
 
 Result<Sources> readSourcesFile(const std::filesystem::path& path) {
-  auto text = readText(path);
+  auto text = readTextFile(path);
   if (!text) return text.error();
   return parseSources(*text, path.string());
 }

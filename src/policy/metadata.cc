@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "common/yaml_quote.h"
 #include "wasm/binary/module_binary.h"
 
 namespace kw::policy {
@@ -241,33 +242,6 @@ json yamlToJson(const YAML::Node& node) {
 // parsers would read them as booleans or numbers) and cannot write block scalars whose trailing
 // newlines must be kept or stripped, so the small, fixed metadata shape is written by hand.
 
-bool isSpecialUnicodeBreak(std::string_view s, size_t i, size_t* len) {
-  // U+0085, U+2028, U+2029 are line breaks to YAML 1.1 parsers; U+FEFF is a byte-order mark.
-  auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  if (i + 1 < s.size() && at(i) == 0xC2 && at(i + 1) == 0x85) {
-    *len = 2;
-    return true;
-  }
-  if (i + 2 < s.size() && at(i) == 0xE2 && at(i + 1) == 0x80 &&
-      (at(i + 2) == 0xA8 || at(i + 2) == 0xA9)) {
-    *len = 3;
-    return true;
-  }
-  if (i + 2 < s.size() && at(i) == 0xEF && at(i + 1) == 0xBB && at(i + 2) == 0xBF) {
-    *len = 3;
-    return true;
-  }
-  return false;
-}
-
-bool hasSpecialUnicode(std::string_view s) {
-  size_t len;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (isSpecialUnicodeBreak(s, i, &len)) return true;
-  }
-  return false;
-}
-
 // Would a YAML 1.1 or 1.2 parser read this plain scalar as something other than a string?
 bool resolvesToNonString(std::string_view s) {
   std::string lower(s);
@@ -297,49 +271,8 @@ bool plainSafe(std::string_view s) {
       s.find(":\t") != std::string_view::npos || s.find("\t#") != std::string_view::npos) {
     return false;
   }
-  if (hasSpecialUnicode(s)) return false;
+  if (hasYamlSpecialUnicode(s)) return false;
   return !resolvesToNonString(s);
-}
-
-std::string doubleQuoted(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    if (isSpecialUnicodeBreak(s, i, &len)) {
-      unsigned code = len == 2 ? 0x85u
-                      : static_cast<unsigned char>(s[i]) == 0xEF
-                          ? 0xFEFFu
-                          : (static_cast<unsigned char>(s[i + 2]) == 0xA8 ? 0x2028u : 0x2029u);
-      out += fmt::format("\\u{:04X}", code);
-      i += len - 1;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          out += fmt::format("\\x{:02X}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-  return out;
 }
 
 // A literal block keeps long multi-line texts (the usage annotation is a whole README) readable.
@@ -355,7 +288,7 @@ bool literalSafe(std::string_view s) {
   // A line holding only blanks before real text could be taken for indentation.
   size_t first_break = s.find('\n');
   if (s.find_first_not_of(" \t") >= first_break) return false;
-  return !hasSpecialUnicode(s);
+  return !hasYamlSpecialUnicode(s);
 }
 
 std::string pad(int n) {
@@ -363,14 +296,14 @@ std::string pad(int n) {
 }
 
 std::string keyText(std::string_view key) {
-  return plainSafe(key) ? std::string(key) : doubleQuoted(key);
+  return plainSafe(key) ? std::string(key) : yamlDoubleQuoted(key);
 }
 
 // The text after "key: " or "- ", newline included. `indent` is the indentation of the line that
 // holds the value; block content goes two columns deeper.
 std::string scalarText(std::string_view s, int indent) {
   if (plainSafe(s)) return std::string(s) + "\n";
-  if (!literalSafe(s)) return doubleQuoted(s) + "\n";
+  if (!literalSafe(s)) return yamlDoubleQuoted(s) + "\n";
   size_t end = s.find_last_not_of('\n') + 1;
   size_t trailing = s.size() - end;
   std::string out = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";

@@ -3,10 +3,6 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <regex>
 
 #include "common/yaml_json.h"
@@ -20,22 +16,6 @@ namespace kw::server {
 using admission::Json;
 
 namespace {
-
-Result<std::string> readText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-Result<YAML::Node> loadYaml(std::string_view text, std::string_view source) {
-  try {
-    return YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) return makeError(fmt::format("{}: invalid YAML: {}", source, e.msg));
-    return makeError(fmt::format("{}: invalid YAML at line {}, column {}: {}", source,
-                                 e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
-}
 
 // Errors about one field of one policy, named the same way everywhere.
 class PolicyErrors {
@@ -156,7 +136,7 @@ Result<PolicyMap> parsePolicies(std::string_view text, std::string_view source) 
 }
 
 Result<PolicyMap> readPoliciesFile(const std::filesystem::path& path) {
-  auto text = readText(path);
+  auto text = readTextFile(path);
   if (!text) return text.error();
   return parsePolicies(*text, path.string());
 }

@@ -26,10 +26,6 @@ struct X509Free {
 using Pkey = std::shared_ptr<EVP_PKEY>;
 using Cert = std::shared_ptr<X509>;
 
-// Standard base64 (padding optional, whitespace ignored).
-Result<std::string> base64Decode(std::string_view text);
-std::string base64Encode(std::string_view bytes);
-
 // A PEM "PUBLIC KEY" (ECDSA, RSA or Ed25519).
 Result<Pkey> parsePublicKeyPem(std::string_view pem);
 

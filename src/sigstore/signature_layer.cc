@@ -5,6 +5,7 @@
 
 #include <span>
 
+#include "common/base64.h"
 #include "common/sha256.h"
 
 namespace kw::sigstore {

@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "support/test_env.h"
-
 #include <string>
 #include <vector>
+
+#include "support/test_env.h"
 
 namespace kw::admission {
 namespace {
@@ -238,18 +238,6 @@ TEST(AdmissionResponseConvert, RejectWithoutCodeOmitsIt) {
   EXPECT_EQ(r["status"], OrderedJson::parse(R"({"message":"plain"})"));
   auto coded = reject("u", "coded", 403);
   EXPECT_EQ(coded["status"], OrderedJson::parse(R"({"message":"coded","code":403})"));
-}
-
-TEST(AdmissionResponseConvert, Base64EncodeMatchesRfc4648Vectors) {
-  EXPECT_EQ(base64Encode(""), "");
-  EXPECT_EQ(base64Encode("f"), "Zg==");
-  EXPECT_EQ(base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(base64Encode("foobar"), "Zm9vYmFy");
-  // No line breaks, even for long inputs (EVP's streaming encoder would add them).
-  std::string long_input(200, 'x');
-  EXPECT_EQ(base64Encode(long_input).find('\n'), std::string::npos);
-  EXPECT_EQ(base64Decode(base64Encode(long_input)), long_input);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <fstream>
 
+#include "common/base64.h"
 #include "kube-fake/fake_cert.h"
 #include "kube-fake/fake_routes.h"
 

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/base64.h"
+
 namespace kw::kube::fake {
 namespace {
 
@@ -161,7 +163,8 @@ FakeReply FakeStore::list(size_t type, const ListQuery& q) {
     // read from the current state, which is good enough for a test double.
     json token;
     try {
-      token = json::parse(base64DecodeText(q.continue_token));
+      auto raw = base64Decode(q.continue_token);
+      token = json::parse(raw.ok() ? *raw : std::string());
       list_rv = token.at("rv").get<uint64_t>();
       it = objs.items.upper_bound(
           {token.at("ns").get<std::string>(), token.at("name").get<std::string>()});

@@ -119,7 +119,4 @@ class FakeStore {
   uint64_t uid_counter_ = 0;
 };
 
-std::string base64Encode(std::string_view in);
-std::string base64DecodeText(std::string_view in);
-
 }  // namespace kw::kube::fake

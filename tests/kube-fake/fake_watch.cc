@@ -1,4 +1,4 @@
-// Watch support and small encoders of the fake Kubernetes API server's store.
+// Watch support of the fake Kubernetes API server's store.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,9 +21,6 @@ void parseQuietly(const ListQuery& q, LabelSelector& labels, FieldSelector& fiel
   if (auto l = LabelSelector::parse(q.label_selector)) labels = std::move(*l);
   if (auto f = FieldSelector::parse(q.field_selector)) fields = std::move(*f);
 }
-
-constexpr const char* kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
 
@@ -105,42 +102,6 @@ void FakeStore::compactHistory() {
   history_.clear();
   floor_ = rv_;
   changed_.notify_all();
-}
-
-std::string base64Encode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
-
-std::string base64DecodeText(std::string_view in) {
-  std::string_view alphabet(kAlphabet);
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    size_t v = alphabet.find(c);
-    if (v == std::string_view::npos) return "";
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 }  // namespace kw::kube::fake
