@@ -78,18 +78,7 @@ class KubeFake {
                                      std::to_string(port_), "--kubeconfig-out",
                                      kubeconfig().string()};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::string log = (dir_ / "kube-fake.log").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    pid_ = test::spawnLogged(std::move(args), dir_ / "kube-fake.log");
   }
   ~KubeFake() {
     if (pid_ > 0) {

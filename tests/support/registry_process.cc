@@ -131,15 +131,7 @@ RegistryProcess::RegistryProcess(Mode mode) : mode_(mode), dir_(makeTempDir()), 
   }
   if (!writeConfig(error_)) return;
   std::string config = (dir_ / "config.yml").string();
-  std::string log_path = (dir_ / "registry.log").string();
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execl(kBinary, kBinary, "serve", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_ = spawnLogged({kBinary, "serve", config}, dir_ / "registry.log");
   ready_ = waitReady(20000);
   if (!ready_) error_ = "docker-registry did not answer /v2/ on " + host() + ": " + log();
 }

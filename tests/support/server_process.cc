@@ -69,10 +69,10 @@ uint16_t freePort() {
 }
 
 bool makeSelfSignedCert(const fs::path& dir) {
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
-                    " -addext subjectAltName=IP:127.0.0.1 -keyout " +
-                    (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() +
-                    " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+      " -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
 
@@ -95,18 +95,7 @@ ServerProcess::ServerProcess(const std::string& policies_yml, std::vector<std::s
                              (dir_ / "key.pem").string()});
   }
   args.insert(args.end(), extra.begin(), extra.end());
-  std::string log = (dir_ / "server.log").string();
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  pid_ = spawnLogged(std::move(args), dir_ / "server.log");
 }
 
 ServerProcess::~ServerProcess() {

@@ -1,6 +1,8 @@
 #include "support/test_env.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -9,13 +11,27 @@
 
 namespace kw::test {
 
-std::filesystem::path guestDir() { return KW_GUEST_DIR; }
-std::filesystem::path guestPath(const std::string& name) { return guestDir() / (name + ".wasm"); }
-std::filesystem::path testWasmDir() { return KW_TEST_WASM_DIR; }
-std::filesystem::path sharedDir() { return KW_SHARED_DIR; }
-bool haveShared() { return std::filesystem::exists(sharedDir() / "fixtures"); }
-std::filesystem::path binDir() { return KW_BIN_DIR; }
-std::filesystem::path sourceDir() { return KW_SOURCE_DIR; }
+std::filesystem::path guestDir() {
+  return KW_GUEST_DIR;
+}
+std::filesystem::path guestPath(const std::string& name) {
+  return guestDir() / (name + ".wasm");
+}
+std::filesystem::path testWasmDir() {
+  return KW_TEST_WASM_DIR;
+}
+std::filesystem::path sharedDir() {
+  return KW_SHARED_DIR;
+}
+bool haveShared() {
+  return std::filesystem::exists(sharedDir() / "fixtures");
+}
+std::filesystem::path binDir() {
+  return KW_BIN_DIR;
+}
+std::filesystem::path sourceDir() {
+  return KW_SOURCE_DIR;
+}
 
 std::vector<uint8_t> readFile(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -52,6 +68,22 @@ CommandResult runCommand(const std::string& cmd) {
   int status = pclose(pipe);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+int spawnLogged(std::vector<std::string> args, const std::filesystem::path& log) {
+  std::string log_path = log.string();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 }  // namespace kw::test
