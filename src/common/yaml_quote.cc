@@ -40,6 +40,28 @@ unsigned codePoint(std::string_view s, size_t i, size_t len) {
 
 }  // namespace
 
+bool appendShortEscape(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      return true;
+    case '\\':
+      out += "\\\\";
+      return true;
+    case '\n':
+      out += "\\n";
+      return true;
+    case '\t':
+      out += "\\t";
+      return true;
+    case '\r':
+      out += "\\r";
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string yamlDoubleQuoted(std::string_view s) {
   std::string out = "\"";
   for (size_t i = 0; i < s.size(); ++i) {
@@ -50,28 +72,11 @@ std::string yamlDoubleQuoted(std::string_view s) {
       i += len - 1;
       continue;
     }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += fmt::format("\\x{:02X}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
+    if (appendShortEscape(out, c)) continue;
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02X}", c);
+    } else {
+      out += static_cast<char>(c);
     }
   }
   return out + "\"";

@@ -15,6 +15,11 @@ namespace kw {
 bool yamlSpecialUnicodeAt(std::string_view s, size_t i, size_t* len);
 bool hasYamlSpecialUnicode(std::string_view s);
 
+// Appends the escape that YAML double-quoted scalars, C and Rust Debug text all spell the same
+// way (\" \\ \n \t \r) for `c`; false, appending nothing, for any other byte. The writers
+// differ only in how they spell the remaining control characters.
+bool appendShortEscape(std::string& out, unsigned char c);
+
 // `s` in double quotes: `"` and `\` escaped, \n \t \r by name, other C0 controls and DEL as
 // \xNN, and the special Unicode characters above as \uXXXX; all other bytes as they are.
 std::string yamlDoubleQuoted(std::string_view s);

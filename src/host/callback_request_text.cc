@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "common/yaml_quote.h"
 #include "host/callback_request.h"
 #include "host/callback_schema.h"
 #include "host/yaml_text.h"
@@ -23,28 +24,11 @@ std::string debugStr(const std::string& s) {
   std::string out = "\"";
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{{{:x}}}", c);
-        } else {
-          out += ch;
-        }
+    if (appendShortEscape(out, c)) continue;
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\u{{{:x}}}", c);
+    } else {
+      out += ch;
     }
   }
   return out + "\"";
