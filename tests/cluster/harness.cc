@@ -1,0 +1,232 @@
+#include "cluster/harness.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cluster/harness_pki.h"
+#include "cluster/harness_process.h"
+#include "support/cluster_state.h"
+
+namespace kw::cluster {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using test::ClusterState;
+
+namespace {
+
+fs::path envFile(const Options& o) { return o.dir / "env"; }
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// YAML single-quoted scalar: the only escape is a doubled quote.
+std::string yamlQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+void writeKubeconfig(const fs::path& file, const std::string& server, const Pki& pki) {
+  std::ofstream(file) << "apiVersion: v1\nkind: Config\n"
+                      << "clusters:\n- name: kw-test\n  cluster:\n    server: " << server
+                      << "\n    certificate-authority: " << yamlQuote(pki.ca_cert.string())
+                      << "\nusers:\n- name: kw-admin\n  user:\n    client-certificate: "
+                      << yamlQuote(pki.admin_cert.string())
+                      << "\n    client-key: " << yamlQuote(pki.admin_key.string())
+                      << "\ncontexts:\n- name: kw-test\n  context:\n    cluster: kw-test\n"
+                      << "    user: kw-admin\n    namespace: default\ncurrent-context: kw-test\n";
+}
+
+size_t appendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// One GET of /readyz as the admin; true when it answers 200 "ok". `last` keeps the answer.
+bool readyz(const std::string& server, const Pki& pki, std::string& last) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_URL, (server + "/readyz").c_str());
+  curl_easy_setopt(curl, CURLOPT_CAINFO, pki.ca_cert.c_str());
+  curl_easy_setopt(curl, CURLOPT_SSLCERT, pki.admin_cert.c_str());
+  curl_easy_setopt(curl, CURLOPT_SSLKEY, pki.admin_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    last = curl_easy_strerror(rc);
+    return false;
+  }
+  last = "HTTP " + std::to_string(status) + ": " + body;
+  return status == 200 && body == "ok";
+}
+
+// Stops whatever a previous state file says is running (an interrupted run, or a second setup).
+void stopRecorded(const ClusterState& state, bool verbose) {
+  auto tools = fs::path(state.count(test::kClusterTools) ? state.at(test::kClusterTools) : "");
+  for (auto [key, name] : {std::pair{test::kClusterApiserverPid, "kube-apiserver"},
+                           std::pair{test::kClusterEtcdPid, "etcd"}}) {
+    auto it = state.find(key);
+    if (it == state.end() || it->second.empty()) continue;
+    pid_t pid = std::stoi(it->second);
+    if (!processRuns(pid, (tools / name).string())) continue;
+    auto t0 = Clock::now();
+    bool clean = terminate(pid, std::chrono::seconds(20));
+    if (verbose)
+      std::printf("cluster: %s (pid %d) %s after %.1f s\n", name, pid,
+                  clean ? "stopped" : "did not stop on SIGTERM; killed", secondsSince(t0));
+  }
+}
+
+class Starter {
+ public:
+  explicit Starter(const Options& o) : o_(o) {}
+
+  int run() {
+    auto t0 = Clock::now();
+    std::error_code ec;
+    fs::create_directories(o_.dir / "logs", ec);
+    if (auto old = test::readClusterState(envFile(o_))) stopRecorded(*old, true);
+
+    fs::path etcd = o_.tools / "etcd", apiserver = o_.tools / "kube-apiserver";
+    for (const auto& bin : {etcd, apiserver})
+      if (::access(bin.c_str(), X_OK) != 0)
+        return fail(bin.string() + " is missing: run `make deps` (scripts/tools.sh builds it)");
+
+    Pki pki;
+    std::string error;
+    if (!makePki(o_.dir / "pki", pki, error)) return fail(error);
+    double pki_seconds = secondsSince(t0);
+
+    auto ports = freePorts(3);
+    if (ports.size() != 3) return fail("could not reserve three loopback ports");
+    std::string etcd_url = "http://127.0.0.1:" + std::to_string(ports[0]);
+    std::string peer_url = "http://127.0.0.1:" + std::to_string(ports[1]);
+    server_ = "https://127.0.0.1:" + std::to_string(ports[2]);
+    fs::path data = o_.dir / "etcd-data";
+    fs::remove_all(data, ec);
+    writeKubeconfig(o_.dir / "kubeconfig", server_, pki);
+
+    state_[test::kClusterTools] = o_.tools.string();
+    state_[test::kClusterKubeconfig] = (o_.dir / "kubeconfig").string();
+    state_[test::kClusterServer] = server_;
+    state_[test::kClusterEtcd] = etcd_url;
+    state_[test::kClusterCa] = pki.ca_cert.string();
+    state_[test::kClusterEtcdLog] = (o_.dir / "logs" / "etcd.log").string();
+    state_[test::kClusterApiserverLog] = (o_.dir / "logs" / "kube-apiserver.log").string();
+
+    // No fsync: the data dies with the run, and fsync on a shared disk dominates start-up.
+    etcd_pid_ = spawnDaemon({etcd.string(), "--name", "kw-test", "--data-dir", data.string(),
+                             "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
+                             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls",
+                             peer_url, "--initial-cluster", "kw-test=" + peer_url,
+                             "--unsafe-no-fsync"},
+                            state_[test::kClusterEtcdLog]);
+    // ServiceAccount admission is off: no controller-manager makes the `default` accounts
+    // it would require. Aggregator routing lets webhooks reach Services through EndpointSlices.
+    apiserver_pid_ = spawnDaemon(
+        {apiserver.string(), "--etcd-servers", etcd_url, "--bind-address", "127.0.0.1",
+         "--advertise-address", "127.0.0.1", "--secure-port", std::to_string(ports[2]),
+         "--tls-cert-file", pki.serving_cert.string(), "--tls-private-key-file",
+         pki.serving_key.string(), "--client-ca-file", pki.ca_cert.string(),
+         "--authorization-mode", "RBAC", "--allow-privileged=true",
+         "--enable-aggregator-routing=true", "--service-cluster-ip-range", "10.0.0.0/24",
+         "--service-account-issuer", server_, "--service-account-key-file", pki.sa_pub.string(),
+         "--service-account-signing-key-file", pki.sa_key.string(),
+         "--disable-admission-plugins", "ServiceAccount",
+         // The `kubernetes` Service can't list a loopback endpoint; don't retry that forever.
+         "--endpoint-reconciler-type", "none"},
+        state_[test::kClusterApiserverLog]);
+    if (etcd_pid_ < 0 || apiserver_pid_ < 0) return fail("fork failed");
+    state_[test::kClusterEtcdPid] = std::to_string(etcd_pid_);
+    state_[test::kClusterApiserverPid] = std::to_string(apiserver_pid_);
+    // Recorded before waiting, so `stop` finds the daemons even if this process is killed.
+    save("starting");
+
+    if (int rc = waitReady(pki); rc >= 0) return rc;
+    double total = secondsSince(t0);
+    state_[test::kClusterStartupMs] = std::to_string(static_cast<long>(total * 1000));
+    save("running");
+    std::printf("cluster: control plane ready in %.2f s (credentials %.2f s, etcd + kube-apiserver "
+                "%.2f s)\ncluster: %s, kubeconfig %s\ncluster: logs in %s\n",
+                total, pki_seconds, total - pki_seconds, server_.c_str(),
+                state_[test::kClusterKubeconfig].c_str(), (o_.dir / "logs").c_str());
+    return 0;
+  }
+
+ private:
+  // -1 once ready; else the exit code of a failure.
+  int waitReady(const Pki& pki) {
+    auto deadline = Clock::now() + o_.ready_timeout;
+    std::string last = "no answer yet";
+    while (Clock::now() < deadline) {
+      if (childExited(etcd_pid_))
+        return fail("etcd exited during start-up:\n" + tailOf(state_[test::kClusterEtcdLog]));
+      if (childExited(apiserver_pid_))
+        return fail("kube-apiserver exited during start-up:\n" +
+                    tailOf(state_[test::kClusterApiserverLog]));
+      if (readyz(server_, pki, last)) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return fail("kube-apiserver not ready after " + std::to_string(o_.ready_timeout.count()) +
+                " s; last /readyz: " + last + "\n" + tailOf(state_[test::kClusterApiserverLog]));
+  }
+
+  void save(const std::string& status) {
+    state_[test::kClusterStatus] = status;
+    if (!test::writeClusterState(envFile(o_), state_))
+      std::fprintf(stderr, "cluster: cannot write %s\n", envFile(o_).c_str());
+  }
+
+  int fail(const std::string& why) {
+    for (pid_t pid : {apiserver_pid_, etcd_pid_})
+      if (pid > 0) terminate(pid, std::chrono::seconds(10));
+    std::string one_line = why.substr(0, why.find('\n'));
+    state_[test::kClusterError] = one_line.find('\'') == std::string::npos ? one_line : "see log";
+    save("failed");
+    std::fprintf(stderr, "cluster: FAILED to start the control plane: %s\n", why.c_str());
+    if (o_.strict) return 1;
+    std::fprintf(stderr, "cluster: not CI: the cluster tests will skip\n");
+    return 0;
+  }
+
+  const Options& o_;
+  ClusterState state_;
+  std::string server_;
+  pid_t etcd_pid_ = -1, apiserver_pid_ = -1;
+};
+
+}  // namespace
+
+int start(const Options& options) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  return Starter(options).run();
+}
+
+int stop(const Options& options) {
+  auto state = test::readClusterState(envFile(options));
+  if (!state) {
+    std::printf("cluster: no %s; nothing to stop\n", envFile(options).c_str());
+    return 0;
+  }
+  stopRecorded(*state, true);
+  std::error_code ec;
+  fs::remove_all(options.dir / "etcd-data", ec);
+  (*state)[test::kClusterStatus] = "stopped";
+  test::writeClusterState(envFile(options), *state);
+  std::printf("cluster: stopped; logs kept in %s\n", (options.dir / "logs").c_str());
+  return 0;
+}
+
+}  // namespace kw::cluster

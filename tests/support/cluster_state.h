@@ -1,0 +1,35 @@
+// The state file of the test control plane (build/cluster/env): how to reach it and what runs.
+// One KEY='value' per line, so a shell can `source` it and C++ reads it with readClusterState.
+// Shared by the harness (kw-cluster) that writes it and the tests that read it.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace kw::test {
+
+using ClusterState = std::map<std::string, std::string>;
+
+// Keys written by kw-cluster.
+inline constexpr const char* kClusterStatus = "KW_CLUSTER_STATUS";  // running | failed | stopped
+inline constexpr const char* kClusterError = "KW_CLUSTER_ERROR";    // why it is not running
+inline constexpr const char* kClusterKubeconfig = "KUBECONFIG";
+inline constexpr const char* kClusterServer = "KW_CLUSTER_SERVER";
+inline constexpr const char* kClusterEtcd = "KW_CLUSTER_ETCD";
+inline constexpr const char* kClusterCa = "KW_CLUSTER_CA";
+inline constexpr const char* kClusterTools = "KW_CLUSTER_TOOLS";
+inline constexpr const char* kClusterEtcdPid = "KW_CLUSTER_ETCD_PID";
+inline constexpr const char* kClusterApiserverPid = "KW_CLUSTER_APISERVER_PID";
+inline constexpr const char* kClusterEtcdLog = "KW_CLUSTER_ETCD_LOG";
+inline constexpr const char* kClusterApiserverLog = "KW_CLUSTER_APISERVER_LOG";
+inline constexpr const char* kClusterStartupMs = "KW_CLUSTER_STARTUP_MS";
+
+// nullopt when the file is missing or unreadable.
+std::optional<ClusterState> readClusterState(const std::filesystem::path& file);
+// Written to a temporary name and renamed, so a reader never sees half a file.
+// Values must not contain a single quote or a newline (false if one does).
+bool writeClusterState(const std::filesystem::path& file, const ClusterState& state);
+
+}  // namespace kw::test
