@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcurl4-openssl-dev libboost1.81-dev libarchive-dev
   docker-registry apache2-utils
+  openssl
   libuv1 libicu72 libc-ares2 libbrotli1 libnghttp2-14 python3
 )
 
@@ -43,3 +44,6 @@ if [ ! -f "$v8dir/.complete" ]; then
   test -f "$v8dir/usr/include/node/v8.h"
   touch "$v8dir/.complete"
 fi
+
+# Pinned etcd, kube-apiserver, kubectl and helm for the real control plane (once per machine).
+bash "$root/scripts/tools.sh" "${BUILD_DIR:-$root/build}"
