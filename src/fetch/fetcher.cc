@@ -1,8 +1,10 @@
 #include "fetch/fetcher.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "oci/atomic_file.h"
+#include "oci/digest.h"
 #include "oci/http_transport.h"
 
 namespace kw::fetch {
@@ -77,8 +79,12 @@ Result<Fetched> Fetcher::fetch(const std::string& url, const fs::path& output) {
     auto stored = store_.pathFor(url);
     if (!stored) return stored.error();
     dest = *stored;
-    bool mutable_tag = ref && ref->tag == "latest";
-    if (!mutable_tag && fs::is_regular_file(dest, ec)) return Fetched{dest, false};
+    bool mutable_tag = ref && ref->digest.empty() && ref->tag == "latest";
+    if (!mutable_tag && fs::is_regular_file(dest, ec)) {
+      auto reusable = storedMatches(ref, dest);
+      if (!reusable) return reusable.error();
+      if (*reusable) return Fetched{dest, false};
+    }
   }
 
   if (ref) {
@@ -88,6 +94,25 @@ Result<Fetched> Fetcher::fetch(const std::string& url, const fs::path& output) {
     return st.error();
   }
   return Fetched{dest, true};
+}
+
+// A digest names content, so a store entry for a pinned reference is re-hashed against the
+// layer of the manifest that digest names before it is reused: the file might have been written
+// by an older pull that resolved the tag instead, or changed on disk since.
+Result<bool> Fetcher::storedMatches(const std::optional<oci::Reference>& ref,
+                                    const fs::path& stored) {
+  if (!ref || ref->digest.empty()) return true;
+  auto layer = registry_.policyLayer(*ref);
+  if (!layer) {
+    return makeError(fmt::format("cannot check the stored {} against {}: {}", stored.string(),
+                                 ref->whole(), layer.error().message));
+  }
+  auto hex = oci::sha256File(stored);
+  if (!hex) return hex.error();
+  if ("sha256:" + *hex == layer->digest) return true;
+  spdlog::warn("the stored {} is sha256:{}, not the module {} names ({}); pulling it again",
+               stored.string(), *hex, ref->whole(), layer->digest);
+  return false;
 }
 
 Status Fetcher::downloadHttp(const std::string& url, const fs::path& dest) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -31,7 +32,9 @@ class Fetcher {
   // Downloads (or, for local files, locates) `url`. Remote modules go to
   // `store().pathFor(url)`; `output` overrides the destination (kwctl pull -o; a folder gets
   // the URL's last segment as file name). As upstream does, a store entry that already exists
-  // is kept without network access, except for registry `:latest` tags, which are re-pulled.
+  // is kept without network access, except for registry `:latest` tags, which are re-pulled,
+  // and digest-pinned references, whose entry is re-hashed against the pinned manifest's layer
+  // (and pulled again when it differs).
   Result<Fetched> fetch(const std::string& url, const std::filesystem::path& output = {});
   // A local path, file:// URL, a URI already in the store, or a store SHA-256 prefix, resolved
   // without network access; for run/bench/inspect of already-pulled policies.
@@ -41,6 +44,8 @@ class Fetcher {
   oci::RegistryClient& registry() { return registry_; }
 
  private:
+  Result<bool> storedMatches(const std::optional<oci::Reference>& ref,
+                             const std::filesystem::path& stored);
   Status downloadHttp(const std::string& url, const std::filesystem::path& dest);
 
   oci::ClientOptions options_;

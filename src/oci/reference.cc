@@ -84,7 +84,7 @@ std::string Reference::apiHost() const {
 }
 
 std::string Reference::manifestRef() const {
-  return tag.empty() ? digest : tag;
+  return digest.empty() ? tag : digest;
 }
 
 std::string Reference::whole() const {

@@ -18,7 +18,8 @@ struct Reference {
 
   // host[:port] to send HTTP requests to ("registry-1.docker.io" for docker.io).
   std::string apiHost() const;
-  // The tag, else the digest: what goes after /manifests/.
+  // The digest, else the tag: what goes after /manifests/. A digest pins the content, so when
+  // both are written the tag is only a label and never decides what is fetched.
   std::string manifestRef() const;
   // "registry/repository:tag" (plus "@digest" when present), without a scheme.
   std::string whole() const;

@@ -110,7 +110,15 @@ Result<std::string> RegistryClient::manifestDigest(const Reference& ref) {
   if (!resp) return resp.error();
   if (resp->status == 404) return manifestNotFound(ref);
   std::string digest = resp->header("docker-content-digest");
-  if (resp->status == 200 && !digest.empty()) return digest;
+  if (resp->status == 200 && !digest.empty()) {
+    // A pinned reference must come back as itself: a registry answering another digest would
+    // otherwise swap what gets verified and pulled.
+    if (!ref.digest.empty() && digest != ref.digest) {
+      return makeError(fmt::format("digest mismatch for manifest {}: the registry answered {}",
+                                   ref.digest, digest));
+    }
+    return digest;
+  }
   // Some registries do not answer HEAD, or omit the header: hash the manifest instead.
   auto manifest = fetchManifest(ref);
   if (!manifest) return manifest.error();
@@ -157,7 +165,7 @@ Result<PulledBlob> RegistryClient::downloadBlob(const Reference& ref, const std:
   return impl_->download(ref, digest, 0, dest, false);
 }
 
-Result<PulledBlob> RegistryClient::pullPolicy(const Reference& ref, const fs::path& dest) {
+Result<PolicyLayer> RegistryClient::policyLayer(const Reference& ref) {
   auto manifest = fetchManifest(ref);
   if (!manifest) return manifest.error();
   auto doc = nlohmann::json::parse(manifest->bytes, nullptr, false);
@@ -170,6 +178,7 @@ Result<PulledBlob> RegistryClient::pullPolicy(const Reference& ref, const fs::pa
         "{} is an image index (a multi-platform container image), not a Wasm policy", ref.whole()));
   }
   std::vector<std::string> found;
+  std::optional<PolicyLayer> wasm;
   if (doc.contains("layers") && doc["layers"].is_array()) {
     for (const auto& layer : doc["layers"]) {
       if (!layer.is_object()) continue;
@@ -178,17 +187,27 @@ Result<PulledBlob> RegistryClient::pullPolicy(const Reference& ref, const fs::pa
         found.push_back(type.empty() ? "(no media type)" : type);
         continue;
       }
-      std::string digest = layer.value("digest", "");
-      uint64_t size = layer.contains("size") && layer["size"].is_number_unsigned()
-                          ? layer["size"].get<uint64_t>()
-                          : 0;
-      return impl_->download(ref, digest, size, dest, true);
+      // Two modules in one artifact leave it open which one was meant (and signed).
+      if (wasm) {
+        return makeError(fmt::format("{} has more than one layer with media type {}", ref.whole(),
+                                     kWasmLayerMediaType));
+      }
+      const auto& size = layer.contains("size") ? layer["size"] : nlohmann::json();
+      wasm = PolicyLayer{layer.value("digest", ""),
+                         size.is_number_unsigned() ? size.get<uint64_t>() : 0};
     }
   }
+  if (wasm) return *wasm;
   std::string listed;
   for (const auto& t : found) listed += (listed.empty() ? "" : ", ") + t;
   return makeError(fmt::format("{} has no layer with media type {} (found: {})", ref.whole(),
                                kWasmLayerMediaType, listed.empty() ? "no layers" : listed));
+}
+
+Result<PulledBlob> RegistryClient::pullPolicy(const Reference& ref, const fs::path& dest) {
+  auto layer = policyLayer(ref);
+  if (!layer) return layer.error();
+  return impl_->download(ref, layer->digest, layer->size, dest, true);
 }
 
 Result<std::string> RegistryClient::pushBlob(const Reference& ref, const Upload& blob) {

@@ -44,6 +44,12 @@ struct Manifest {
   std::string bytes;       // the manifest exactly as served
 };
 
+// The one Wasm layer of a policy artifact.
+struct PolicyLayer {
+  std::string digest;  // "sha256:<hex>" of the module
+  uint64_t size = 0;   // 0 when the manifest does not say
+};
+
 struct PulledBlob {
   std::string digest;  // verified
   uint64_t size = 0;
@@ -80,6 +86,9 @@ class RegistryClient {
   // On any error `dest` is untouched and no temporary file remains.
   Result<PulledBlob> downloadBlob(const Reference& ref, const std::string& digest,
                                   const std::filesystem::path& dest);
+  // The Wasm layer of the policy artifact `ref` names. The manifest is checked against `ref`'s
+  // digest when it has one, so the layer digest is bound to that pin.
+  Result<PolicyLayer> policyLayer(const Reference& ref);
   // Pulls a Wasm policy artifact (OCI manifest with one wasm layer) into `dest`, atomically:
   // streamed to a temporary file beside it while hashed, verified against the layer digest
   // and the Wasm magic bytes, fsynced, renamed. Missing parent folders are created (and

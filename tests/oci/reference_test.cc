@@ -60,6 +60,12 @@ TEST(OciReference, ApiHostManifestRefAndWhole) {
   EXPECT_EQ(pinned->apiHost(), "127.0.0.1:5000");
   EXPECT_EQ(pinned->manifestRef(), kDigest);
   EXPECT_EQ(pinned->whole(), std::string("127.0.0.1:5000/p@") + kDigest);
+
+  // With both, the digest decides what is fetched; the tag is only a label (issue 17).
+  auto both = parseReference(std::string("registry://127.0.0.1:5000/p:v1@") + kDigest);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->tag, "v1");
+  EXPECT_EQ(both->manifestRef(), kDigest);
 }
 
 TEST(OciReference, RejectsInvalidTextWithReason) {
