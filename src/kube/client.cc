@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -24,8 +25,25 @@ void addParam(std::string& query, std::string_view key, std::string_view value) 
   query += std::string(key) + "=" + percentEncode(value);
 }
 
+// Caps on what the API server may send us, so a broken or hostile endpoint cannot grow the
+// process without bound. Objects are limited to ~1.5 MiB in etcd; a list page of them, or one
+// watch event, stays far below these.
+constexpr size_t kMaxReplyBytes = 256u << 20;
+constexpr size_t kMaxWatchLineBytes = 16u << 20;
+constexpr size_t kMaxErrorBodyBytes = 1u << 20;
+
+struct Collected {
+  std::string body;
+  bool too_large = false;
+};
+
 size_t collect(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* c = static_cast<Collected*>(user);
+  if (c->body.size() + size * n > kMaxReplyBytes) {
+    c->too_large = true;
+    return 0;  // aborts the transfer
+  }
+  c->body.append(data, size * n);
   return size * n;
 }
 
@@ -58,6 +76,7 @@ struct WatchStream {
   std::string error_body;
   long status = 0;
   bool stopped = false;
+  bool too_large = false;
 };
 
 size_t onWatchData(char* data, size_t size, size_t n, void* user) {
@@ -65,7 +84,9 @@ size_t onWatchData(char* data, size_t size, size_t n, void* user) {
   size_t len = size * n;
   if (w->status == 0) curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &w->status);
   if (w->status != 200) {
-    w->error_body.append(data, len);
+    // Only the start of an error body is kept: it is read for its message.
+    w->error_body.append(data, std::min(len, kMaxErrorBodyBytes - std::min(kMaxErrorBodyBytes,
+                                                                           w->error_body.size())));
     return len;
   }
   w->pending.append(data, len);
@@ -79,6 +100,10 @@ size_t onWatchData(char* data, size_t size, size_t n, void* user) {
     }
   }
   w->pending.erase(0, start);
+  if (w->pending.size() > kMaxWatchLineBytes) {
+    w->too_large = true;
+    return 0;  // one event larger than any object could be: abort
+  }
   return len;
 }
 
@@ -218,13 +243,20 @@ Result<Client::Reply> Client::request(std::string_view method, const std::string
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, kRequestTimeoutMs);
   Reply reply;
+  Collected collected;
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &collected);
   CURLcode rc = curl_easy_perform(easy);
+  reply.body = std::move(collected.body);
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &reply.status);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
   curl_slist_free_all(headers);
   release(easy);
+  if (collected.too_large) {
+    return makeError(
+        fmt::format("refused the reply of the Kubernetes API to {}: larger than {} bytes", url,
+                    kMaxReplyBytes));
+  }
   if (rc != CURLE_OK)
     return makeError(
         fmt::format("cannot reach the Kubernetes API at {}: {}", url, curl_easy_strerror(rc)));
@@ -372,12 +404,16 @@ Result<Client::WatchEnd> Client::watch(const ResourceType& type, const WatchOpti
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
   curl_slist_free_all(headers);
   // A cancelled or aborted transfer may leave its connection mid-stream: never reuse it.
-  if (cancel.cancelled() || stream.stopped || running) {
+  if (cancel.cancelled() || stream.stopped || stream.too_large || running) {
     curl_easy_cleanup(easy);
   } else {
     release(easy);
   }
   if (cancel.cancelled() || stream.stopped) return WatchEnd::kCancelled;
+  if (stream.too_large) {
+    return makeError(fmt::format("refused a watch event from {}: larger than {} bytes", path,
+                                 kMaxWatchLineBytes));
+  }
   if (stream.status == 410) return WatchEnd::kExpired;
   if (stream.status != 0 && stream.status != 200)
     return apiError(stream.status, stream.error_body, "watching " + path);

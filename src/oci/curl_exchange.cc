@@ -79,7 +79,10 @@ size_t onBody(char* data, size_t size, size_t n, void* user) {
       return 0;
     }
   } else {
-    if (ex->response->body.size() > (1u << 20)) return 0;  // an error body is never this big
+    if (ex->response->body.size() + len > ex->request->max_body) {
+      ex->body_too_large = true;
+      return 0;  // aborts the transfer before the body can grow further
+    }
     ex->response->body.append(data, len);
   }
   ex->reportProgress(len);

@@ -26,6 +26,7 @@ struct Exchange {
   uint64_t moved = 0;
   long status = 0;  // of the response being received (redirects and 100 Continue included)
   bool sink_failed = false;
+  bool body_too_large = false;  // a collected body passed request->max_body
   bool verbose = false;
   const TlsAuthorities* authorities = nullptr;
   std::string host;

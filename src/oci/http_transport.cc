@@ -204,6 +204,10 @@ Result<HttpResponse> HttpTransport::Impl::once(const HttpRequest& req, const std
   release(h);
 
   if (*code == CURLE_OK) return response;
+  if (ex.body_too_large) {
+    return makeError(fmt::format("refused the response from {}: its body is larger than {} bytes",
+                                 req.label.empty() ? url : req.label, req.max_body));
+  }
   if (ex.sink_failed) return makeError(fmt::format("writing the download from {} failed", url));
   std::string detail = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(*code);
   if (*code == CURLE_PEER_FAILED_VERIFICATION || *code == CURLE_SSL_CACERT_BADFILE) {

@@ -20,14 +20,21 @@
 
 namespace kw::oci {
 
+// Bodies collected in memory (manifests, tokens, signature payloads, error texts) are small by
+// nature; a registry that sends more is refused rather than allowed to grow our memory. 4 MiB
+// is the manifest size the OCI distribution spec asks registries to accept.
+inline constexpr uint64_t kMaxCollectedBody = 4u << 20;
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;  // absolute: https://host[:port]/path (http:// only for insecure hosts)
   std::vector<std::string> headers;  // "Name: value"
   std::string body;                  // sent for POST/PUT/PATCH when body_file is unset
   std::optional<std::filesystem::path> body_file;  // streamed from disk
-  // Streams the response body; return false to abort. Unset: collected in HttpResponse::body.
+  // Streams the response body; return false to abort. Unset: collected in HttpResponse::body,
+  // up to `max_body` bytes (more is an error naming `label`).
   std::function<bool(const char*, size_t)> sink;
+  uint64_t max_body = kMaxCollectedBody;
   bool follow_redirects = false;
   bool report_progress = false;  // call ClientOptions::progress for this body
   uint64_t progress_total = 0;   // known size, else Content-Length

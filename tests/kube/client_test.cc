@@ -155,6 +155,21 @@ TEST_F(KubeClient, WatchStreamsEventsFromAResourceVersion) {
             std::stoull(lines[2]["object"]["metadata"]["resourceVersion"].get<std::string>()));
 }
 
+// A real API server cannot send an object over etcd's ~1.5 MiB limit; a broken or hostile one
+// could, and must not grow the watcher without bound (issue 17, point 7).
+TEST_F(KubeClient, WatchRefusesAnEventLargerThanAnyObject) {
+  addNamespace("huge", {{"filler", std::string(17u << 20, 'x')}});
+  Client::WatchOptions options;
+  options.bookmarks = false;
+  Result<Client::WatchEnd> end = makeError("not run");
+  auto lines = watchLines(options, 10, &end);
+  EXPECT_TRUE(lines.empty());
+  ASSERT_FALSE(end.ok());
+  EXPECT_NE(end.error().message.find("refused a watch event"), std::string::npos)
+      << end.error().message;
+  EXPECT_NE(end.error().message.find("larger than 16777216 bytes"), std::string::npos);
+}
+
 TEST_F(KubeClient, WatchWithoutVersionStartsWithTheCurrentState) {
   addNamespace("a");
   addNamespace("b");
