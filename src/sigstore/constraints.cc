@@ -200,8 +200,15 @@ std::string describe(const Constraint& c) {
 }
 
 Status evaluate(const VerificationConfig& config, const std::vector<SignatureLayer>& layers) {
-  if (!config.all_of && !config.any_of) {
+  // Configs from files are checked when read; host-call payloads (an empty `pub_keys`, say)
+  // reach here directly, so a config that constrains nothing fails here too.
+  bool all_empty = !config.all_of || config.all_of->empty();
+  bool any_empty = !config.any_of || config.any_of->signatures.empty();
+  if (all_empty && any_empty) {
     return makeError("Image verification failed: no signatures to verify");
+  }
+  if (config.any_of && config.any_of->minimum_matches == 0) {
+    return makeError("Image verification failed: anyOf.minimumMatches must be at least 1");
   }
   if (config.all_of) {
     std::string unsatisfied;

@@ -125,6 +125,21 @@ Result<std::vector<Constraint>> parseList(const json& list, std::string_view whe
   return out;
 }
 
+// Zero would accept unsigned images; more than the listed signatures could never be met, which
+// is a mistake worth reporting when the file is read rather than at every policy download.
+Status checkMinimumMatches(const AnyOf& any) {
+  if (any.minimum_matches == 0) {
+    return makeError(
+        "anyOf: `minimumMatches` is 0: it would accept any image; it must be at least 1");
+  }
+  if (any.minimum_matches > any.signatures.size()) {
+    return makeError(fmt::format(
+        "anyOf: `minimumMatches` is {} but only {} signature(s) are listed: it can never be met",
+        any.minimum_matches, any.signatures.size()));
+  }
+  return okStatus();
+}
+
 Result<VerificationConfig> parseDocument(const json& doc) {
   if (!doc.is_object()) return makeError("Not a valid configuration file: expected a map");
   if (!doc.contains("apiVersion"))
@@ -142,6 +157,10 @@ Result<VerificationConfig> parseDocument(const json& doc) {
   if (doc.contains("allOf") && !doc["allOf"].is_null()) {
     auto list = parseList(doc["allOf"], "allOf");
     if (!list.ok()) return list.error();
+    // An empty list would be satisfied by any image, signed or not.
+    if (list->empty()) {
+      return makeError("allOf lists no signature: it would accept any image; list at least one");
+    }
     config.all_of = std::move(*list);
   }
   if (doc.contains("anyOf") && !doc["anyOf"].is_null()) {
@@ -162,6 +181,7 @@ Result<VerificationConfig> parseDocument(const json& doc) {
     auto list = parseList(any["signatures"], "anyOf.signatures");
     if (!list.ok()) return list.error();
     a.signatures = std::move(*list);
+    if (auto st = checkMinimumMatches(a); !st.ok()) return st.error();
     config.any_of = std::move(a);
   }
   if (!config.all_of && !config.any_of) {

@@ -75,6 +75,40 @@ TEST(SigstoreVerificationConfig, RejectsBadFilesWithUpstreamsWords) {
   }
 }
 
+// Issue 17, point 3: configs that would accept an unsigned image are refused when read.
+TEST(SigstoreVerificationConfig, RefusesConfigsThatConstrainNothing) {
+  struct Case {
+    const char* yaml;
+    const char* expected;
+  };
+  const std::string key = "    - kind: pubKey\n      key: k\n";
+  const Case cases[] = {
+      {"apiVersion: v1\nallOf: []\n", "allOf lists no signature: it would accept any image"},
+      {"apiVersion: v1\nanyOf:\n  signatures: []\n",
+       "`minimumMatches` is 1 but only 0 signature(s) are listed"},
+  };
+  for (const auto& c : cases) {
+    auto config = parseVerificationConfig(c.yaml, "verification.yml");
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_NE(config.error().message.find(c.expected), std::string::npos) << config.error().message;
+  }
+  auto zero = parseVerificationConfig(
+      "apiVersion: v1\nanyOf:\n  minimumMatches: 0\n  signatures:\n" + key, "v.yml");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message,
+            "verification config v.yml: anyOf: `minimumMatches` is 0: it would accept any image; "
+            "it must be at least 1");
+  auto too_many = parseVerificationConfig(
+      "apiVersion: v1\nanyOf:\n  minimumMatches: 3\n  signatures:\n" + key + key, "v.yml");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().message,
+            "verification config v.yml: anyOf: `minimumMatches` is 3 but only 2 signature(s) are "
+            "listed: it can never be met");
+  EXPECT_TRUE(parseVerificationConfig(
+                  "apiVersion: v1\nanyOf:\n  minimumMatches: 2\n  signatures:\n" + key + key, "v")
+                  .ok());
+}
+
 TEST(SigstoreVerificationConfig, MissingFileIsAClearError) {
   auto config = readVerificationConfig("/nonexistent/verification.yml");
   ASSERT_FALSE(config.ok());
