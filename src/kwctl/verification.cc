@@ -134,6 +134,11 @@ Result<sigstore::TrustRoot> trustRoot(const VerificationFlags& f,
         "keyless verification needs --fulcio-cert-path: Sigstore's TUF repository is not "
         "supported");
   }
+  if (needsFulcio(config) && root.rekor_public_key_pem.empty()) {
+    return makeError(
+        "keyless verification needs --rekor-public-key-path: a keyless signature counts only "
+        "with a Rekor bundle, and Sigstore's TUF repository is not supported");
+  }
   return root;
 }
 

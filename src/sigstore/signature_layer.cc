@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <initializer_list>
+#include <optional>
 #include <span>
 
 #include "common/base64.h"
@@ -46,6 +48,79 @@ Status checkPayload(const nlohmann::json& payload, const std::string& image_dige
   return okStatus();
 }
 
+// The string at `path` inside `j`, if every step exists.
+std::optional<std::string> stringAt(const nlohmann::json& j,
+                                    std::initializer_list<const char*> path) {
+  const nlohmann::json* at = &j;
+  for (const char* key : path) {
+    if (!at->is_object()) return std::nullopt;
+    auto it = at->find(key);
+    if (it == at->end()) return std::nullopt;
+    at = &*it;
+  }
+  if (!at->is_string()) return std::nullopt;
+  return at->get<std::string>();
+}
+
+std::optional<std::string> decodedAt(const nlohmann::json& j,
+                                     std::initializer_list<const char*> path) {
+  auto text = stringAt(j, path);
+  if (!text) return std::nullopt;
+  auto bytes = base64Decode(*text);
+  if (!bytes.ok()) return std::nullopt;
+  return std::move(*bytes);
+}
+
+bool sameCertificate(std::string_view a, std::string_view b) {
+  auto x = parseCertificates(a);
+  auto y = parseCertificates(b);
+  return x.ok() && y.ok() && X509_cmp(x->front().get(), y->front().get()) == 0;
+}
+
+// The logged public key: a PEM key, or the key of a PEM certificate.
+Pkey loggedKey(std::string_view pem) {
+  if (auto key = parsePublicKeyPem(pem); key.ok()) return *key;
+  if (auto certs = parseCertificates(pem); certs.ok()) return certPublicKey(certs->front().get());
+  return nullptr;
+}
+
+// A bundle's SignedEntryTimestamp vouches for whatever entry it names, so the entry itself must
+// be this layer's; otherwise any genuine bundle copied onto a layer would lend it a log time.
+Status checkLoggedEntry(const std::string& body_b64, const LoggedArtifact& artifact) {
+  auto body = base64Decode(body_b64);
+  if (!body.ok()) return makeError("the Rekor entry body is not base64");
+  auto entry = nlohmann::json::parse(*body, nullptr, false);
+  auto kind = stringAt(entry, {"kind"});
+  if (!kind || (*kind != "hashedrekord" && *kind != "rekord")) {
+    return makeError(fmt::format("the Rekor entry is of kind {}, not hashedrekord or rekord",
+                                 kind ? *kind : "(none)"));
+  }
+  std::string payload_hash = sha256Hex(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(artifact.payload.data()), artifact.payload.size()));
+  auto algorithm = stringAt(entry, {"spec", "data", "hash", "algorithm"});
+  auto value = stringAt(entry, {"spec", "data", "hash", "value"});
+  auto content = decodedAt(entry, {"spec", "data", "content"});  // older rekord entries
+  bool payload_logged = (algorithm == "sha256" && value == payload_hash) ||
+                        (!value && content && *content == artifact.payload);
+  if (!payload_logged) return makeError("the Rekor entry logs another payload");
+  if (decodedAt(entry, {"spec", "signature", "content"}) != std::string(artifact.signature)) {
+    return makeError("the Rekor entry logs another signature");
+  }
+  auto logged_key = decodedAt(entry, {"spec", "signature", "publicKey", "content"});
+  if (!logged_key) return makeError("the Rekor entry logs no public key");
+  if (artifact.certificate_pem != nullptr) {
+    if (!sameCertificate(*logged_key, *artifact.certificate_pem)) {
+      return makeError("the Rekor entry logs another certificate");
+    }
+    return okStatus();
+  }
+  Pkey key = loggedKey(*logged_key);
+  if (!key || !verifySignature(key.get(), artifact.payload, artifact.signature)) {
+    return makeError("the Rekor entry logs a key that did not make this signature");
+  }
+  return okStatus();
+}
+
 // Fills `layer.identity` when the certificate annotation is a Fulcio certificate whose key
 // signed this payload. Failures only leave the identity empty, as in sigstore-rs.
 void attachIdentity(const RawLayer& raw, const ParsedTrust& trust, SignatureLayer& layer) {
@@ -63,8 +138,11 @@ void attachIdentity(const RawLayer& raw, const ParsedTrust& trust, SignatureLaye
     auto parsed = parseCertificates(*chain_pem);
     if (parsed.ok()) chain = std::move(*parsed);
   }
-  // Fulcio certificates live for minutes: check them at the Rekor integration time when a
-  // verified bundle gives one, otherwise (no Rekor key configured) at the current time.
+  // Fulcio certificates live for minutes: only the time the log recorded says whether the
+  // signature was made while the certificate was valid. Without it the identity is not proven.
+  if (!layer.integrated_time) {
+    return fail("no verified Rekor bundle: a keyless signature needs transparency-log proof");
+  }
   if (auto st = verifyChain(leaf, chain, trust.fulcio, layer.integrated_time); !st.ok()) {
     return fail(st.error().message);
   }
@@ -98,7 +176,9 @@ Result<SignatureLayer> buildLayer(const RawLayer& raw, const std::string& image_
   // Without a Rekor key a bundle cannot be trusted, so it is ignored (as upstream does).
   const std::string* bundle = annotation(raw, kBundleAnnotation);
   if (bundle != nullptr && trust.rekor) {
-    auto time = verifyRekorBundle(*bundle, trust.rekor.get());
+    auto time = verifyRekorBundle(
+        *bundle, trust.rekor.get(),
+        LoggedArtifact{layer.payload, layer.signature, annotation(raw, kCertificateAnnotation)});
     if (!time.ok()) return time.error();
     layer.integrated_time = *time;
   }
@@ -138,7 +218,8 @@ std::vector<SignatureLayer> buildSignatureLayers(const std::vector<RawLayer>& ra
   return layers;
 }
 
-Result<int64_t> verifyRekorBundle(const std::string& bundle_json, EVP_PKEY* rekor_key) {
+Result<int64_t> verifyRekorBundle(const std::string& bundle_json, EVP_PKEY* rekor_key,
+                                  const LoggedArtifact& artifact) {
   auto bundle = nlohmann::json::parse(bundle_json, nullptr, false);
   if (!bundle.is_object() || !bundle.contains("Payload") ||
       !bundle.contains("SignedEntryTimestamp")) {
@@ -159,6 +240,11 @@ Result<int64_t> verifyRekorBundle(const std::string& bundle_json, EVP_PKEY* reko
   if (!set.ok()) return makeError("the Rekor bundle timestamp: " + set.error().message);
   if (!verifySignature(rekor_key, canonical.dump(), *set)) {
     return makeError("the Rekor bundle signature does not verify with the Rekor public key");
+  }
+  if (!p.contains("body") || !p["body"].is_string())
+    return makeError("the Rekor bundle has no body");
+  if (auto st = checkLoggedEntry(p["body"].get<std::string>(), artifact); !st.ok()) {
+    return st.error();
   }
   return p["integratedTime"].get<int64_t>();
 }

@@ -2,6 +2,8 @@
 // verification constraints look at. Like sigstore-rs, a layer that fails a structural check
 // (media type, blob digest, payload naming another image, missing signature, bad Rekor bundle)
 // is skipped; a certificate that does not chain to the Fulcio roots only loses its identity.
+// As in sigstore-rs, a certificate counts only with a verified Rekor bundle bound to the layer:
+// a Fulcio certificate lives for minutes, and only the log proves it signed within them.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -54,8 +57,18 @@ std::vector<SignatureLayer> buildSignatureLayers(const std::vector<RawLayer>& ra
                                                  const std::string& image_digest,
                                                  const ParsedTrust& trust);
 
-// Verifies a cosign Rekor bundle annotation (`SignedEntryTimestamp` over the canonical JSON of
-// `Payload`) with `rekor_key`; returns the entry's integratedTime.
-Result<int64_t> verifyRekorBundle(const std::string& bundle_json, EVP_PKEY* rekor_key);
+// What a Rekor entry must have logged to vouch for one signature layer.
+struct LoggedArtifact {
+  std::string_view payload;                      // the signed bytes
+  std::string_view signature;                    // raw signature bytes
+  const std::string* certificate_pem = nullptr;  // the layer's certificate, if it has one
+};
+
+// Verifies a cosign Rekor bundle annotation: the `SignedEntryTimestamp` over the canonical JSON
+// of `Payload` with `rekor_key`, and that the logged entry (a hashedrekord or rekord body) is
+// this layer's: the payload hash, the signature and the certificate (or, for key-signed layers,
+// a key that verifies the signature). Returns the entry's integratedTime.
+Result<int64_t> verifyRekorBundle(const std::string& bundle_json, EVP_PKEY* rekor_key,
+                                  const LoggedArtifact& artifact);
 
 }  // namespace kw::sigstore

@@ -172,10 +172,39 @@ inline std::string simpleSigningPayload(
   return doc.dump();
 }
 
-// A Rekor bundle annotation whose SignedEntryTimestamp is signed by `rekor_key`.
-inline std::string rekorBundle(const Key& rekor_key, long integrated_time) {
+inline std::string sha256Hex(const std::string& bytes) {
+  unsigned char md[32];
+  unsigned int n = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+// The hashedrekord entry Rekor logs for a cosign signature: the payload's hash, the signature
+// and the signer's certificate or public key (PEM), base64 where Rekor has them so.
+inline std::string hashedRekordBody(const std::string& payload, const std::string& signature,
+                                    const std::string& signer_pem) {
+  nlohmann::json entry = {
+      {"apiVersion", "0.0.1"},
+      {"kind", "hashedrekord"},
+      {"spec",
+       {{"data", {{"hash", {{"algorithm", "sha256"}, {"value", sha256Hex(payload)}}}}},
+        {"signature",
+         {{"content", b64(signature)}, {"publicKey", {{"content", b64(signer_pem)}}}}}}}};
+  return entry.dump();
+}
+
+// A Rekor bundle annotation for the entry `body_json`, its SignedEntryTimestamp signed by
+// `rekor_key`.
+inline std::string rekorBundle(const Key& rekor_key, long integrated_time,
+                               const std::string& body_json) {
   nlohmann::json payload = {
-      {"body", b64("{\"kind\":\"hashedrekord\"}")},
+      {"body", b64(body_json)},
       {"integratedTime", integrated_time},
       {"logIndex", 42},
       {"logID", "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"}};

@@ -27,6 +27,7 @@ class SigstoreKwctlVerify : public SignedRegistryTest {
     write("key.pub", cs::publicKeyPem(key_));
     write("other.pub", cs::publicKeyPem(cs::newEcKey()));
     write("fulcio.pem", cs::certPem(fulcio_));
+    write("rekor.pub", cs::publicKeyPem(rekor_key_));
   }
   void TearDown() override {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
@@ -34,6 +35,11 @@ class SigstoreKwctlVerify : public SignedRegistryTest {
 
   static std::string kwctl() { return (test::binDir() / "kwctl").string(); }
   std::string path(const std::string& name) { return (dir_ / name).string(); }
+  // The fake Fulcio root and Rekor key that keyless signatures need.
+  std::string trust() {
+    return "--fulcio-cert-path " + path("fulcio.pem") + " --rekor-public-key-path " +
+           path("rekor.pub");
+  }
   void write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name, std::ios::binary) << text;
   }
@@ -101,8 +107,7 @@ anyOf:
       owner: kubewarden
 )",
                                   indented(cs::publicKeyPem(key_)), kIssuer));
-  auto ok = verify("kwctl/config", "--fulcio-cert-path " + path("fulcio.pem") +
-                                       " --verification-config-path " + path("config.yml"));
+  auto ok = verify("kwctl/config", trust() + " --verification-config-path " + path("config.yml"));
   EXPECT_EQ(ok.status, 0) << ok.out;
   EXPECT_NE(ok.out.find("Policy successfully verified"), std::string::npos) << ok.out;
 
@@ -111,13 +116,19 @@ anyOf:
   EXPECT_NE(no_root.status, 0);
   EXPECT_NE(no_root.out.find("--fulcio-cert-path"), std::string::npos) << no_root.out;
 
-  auto email = verify("kwctl/config", fmt::format("--fulcio-cert-path {} --cert-email "
-                                                  "dev@example.com --cert-oidc-issuer {}",
-                                                  path("fulcio.pem"), kIssuer));
+  // Keyless signatures count only with a Rekor bundle, so the Rekor key is needed as well.
+  auto no_rekor = verify("kwctl/config", "--fulcio-cert-path " + path("fulcio.pem") +
+                                             " --verification-config-path " + path("config.yml"));
+  EXPECT_NE(no_rekor.status, 0);
+  EXPECT_NE(no_rekor.out.find("--rekor-public-key-path"), std::string::npos) << no_rekor.out;
+
+  auto email = verify("kwctl/config", fmt::format("{} --cert-email dev@example.com "
+                                                  "--cert-oidc-issuer {}",
+                                                  trust(), kIssuer));
   EXPECT_EQ(email.status, 0) << email.out;
-  auto wrong_email = verify("kwctl/config", fmt::format("--fulcio-cert-path {} --cert-email "
-                                                        "x@example.com --cert-oidc-issuer {}",
-                                                        path("fulcio.pem"), kIssuer));
+  auto wrong_email = verify("kwctl/config", fmt::format("{} --cert-email x@example.com "
+                                                        "--cert-oidc-issuer {}",
+                                                        trust(), kIssuer));
   EXPECT_NE(wrong_email.status, 0) << wrong_email.out;
 }
 

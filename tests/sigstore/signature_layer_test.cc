@@ -50,23 +50,39 @@ struct Fulcio {
   cs::Certificate root =
       cs::issue({.common_name = "fake fulcio", .ca = true, .not_before_offset = -86400}, root_key,
                 nullptr, nullptr);
+  cs::Key rekor_key = cs::newEcKey();  // the fake transparency log's signing key
   ParsedTrust trust() const {
-    auto t = parseTrustRoot(TrustRoot{{cs::certPem(root)}, ""});
+    auto t = parseTrustRoot(TrustRoot{{cs::certPem(root)}, cs::publicKeyPem(rekor_key)});
     if (!t.ok()) throw std::runtime_error(t.error().message);
     return *t;
   }
 };
 
+// How a keyless signature was logged: a bundle bound to it (the default), none, or one signed
+// by another log key.
+struct Logging {
+  bool logged = true;
+  long integrated_time = static_cast<long>(std::time(nullptr)) - 60;
+  const cs::Key* log_key = nullptr;  // null: the Fulcio fixture's Rekor key
+};
+
 // A keyless signature: a leaf key certified by `ca`, the payload signed with it.
 RawLayer keylessLayer(const Fulcio& ca, cs::CertSpec spec,
                       const std::map<std::string, std::string>& payload_annotations = {},
-                      std::map<std::string, std::string> extra = {}) {
+                      Logging log = {}) {
   auto leaf_key = cs::newEcKey();
   auto leaf = cs::issue(spec, leaf_key, ca.root, ca.root_key);
   auto payload = cs::simpleSigningPayload("registry.local/p", kDigest, payload_annotations);
+  auto signature = cs::sign(leaf_key, payload);
+  std::map<std::string, std::string> extra;
   extra[kCertificateAnnotation] = cs::certPem(leaf);
   extra[kChainAnnotation] = cs::certPem(ca.root);
-  return layerFor(payload, cs::sign(leaf_key, payload), extra);
+  if (log.logged) {
+    extra[kBundleAnnotation] =
+        cs::rekorBundle(log.log_key ? *log.log_key : ca.rekor_key, log.integrated_time,
+                        cs::hashedRekordBody(payload, signature, cs::certPem(leaf)));
+  }
+  return layerFor(payload, signature, extra);
 }
 
 TEST(SigstoreLayers, PublicKeySignatureIsTrustedOnlyWithTheRightKey) {
@@ -141,8 +157,11 @@ TEST(SigstoreLayers, KeylessIdentityNeedsTheConfiguredFulcioRoot) {
   EXPECT_FALSE(satisfied(issuer(kIssuer, "other@example.com"), layers));
   EXPECT_FALSE(satisfied(issuer("https://other-issuer", "dev@example.com"), layers));
 
-  Fulcio other;
-  auto untrusted = buildSignatureLayers({layer}, kDigest, other.trust());
+  Fulcio other;  // another root, the same log
+  auto other_root =
+      parseTrustRoot(TrustRoot{{cs::certPem(other.root)}, cs::publicKeyPem(ca.rekor_key)});
+  ASSERT_TRUE(other_root.ok());
+  auto untrusted = buildSignatureLayers({layer}, kDigest, *other_root);
   ASSERT_EQ(untrusted.size(), 1u);
   EXPECT_FALSE(untrusted[0].identity.has_value());
   EXPECT_FALSE(satisfied(issuer(kIssuer, "dev@example.com"), untrusted));
@@ -150,11 +169,11 @@ TEST(SigstoreLayers, KeylessIdentityNeedsTheConfiguredFulcioRoot) {
       satisfied(issuer(kIssuer, "dev@example.com"), buildSignatureLayers({layer}, kDigest, {})));
 }
 
-TEST(SigstoreLayers, KeylessRejectsCertificatesWithoutCodeSigningOrNotValidNow) {
+TEST(SigstoreLayers, KeylessRejectsCertificatesWithoutCodeSigningOrExpiredWhenLogged) {
   Fulcio ca;
   auto no_eku = keylessLayer(ca, {.email = "a@b.c", .oidc_issuer = kIssuer, .code_signing = false});
   EXPECT_FALSE(buildSignatureLayers({no_eku}, kDigest, ca.trust())[0].identity.has_value());
-  // Without a Rekor key, certificates are checked at the current time.
+  // Logged a minute ago, but the certificate had expired an hour before.
   auto expired = keylessLayer(ca, {.email = "a@b.c",
                                    .oidc_issuer = kIssuer,
                                    .not_before_offset = -7200,
@@ -164,25 +183,108 @@ TEST(SigstoreLayers, KeylessRejectsCertificatesWithoutCodeSigningOrNotValidNow) 
 
 TEST(SigstoreLayers, RekorBundleMovesTheCheckToTheSigningTime) {
   Fulcio ca;
-  auto rekor = cs::newEcKey();
-  auto trust = ca.trust();
-  trust.rekor = *parsePublicKeyPem(cs::publicKeyPem(rekor));
   long signed_at = static_cast<long>(std::time(nullptr)) - 5400;  // inside the validity window
   auto expired = keylessLayer(ca,
                               {.email = "a@b.c",
                                .oidc_issuer = kIssuer,
                                .not_before_offset = -7200,
                                .not_after_offset = -3600},
-                              {}, {{kBundleAnnotation, cs::rekorBundle(rekor, signed_at)}});
-  auto layers = buildSignatureLayers({expired}, kDigest, trust);
+                              {}, {.integrated_time = signed_at});
+  auto layers = buildSignatureLayers({expired}, kDigest, ca.trust());
   ASSERT_EQ(layers.size(), 1u);
   EXPECT_EQ(layers[0].integrated_time, signed_at);
   EXPECT_TRUE(satisfied(issuer(kIssuer, "a@b.c"), layers));
 
   // A bundle signed by another Rekor key discards the layer.
+  auto other_log = cs::newEcKey();
   auto forged = keylessLayer(ca, {.email = "a@b.c", .oidc_issuer = kIssuer}, {},
-                             {{kBundleAnnotation, cs::rekorBundle(cs::newEcKey(), signed_at)}});
-  EXPECT_TRUE(buildSignatureLayers({forged}, kDigest, trust).empty());
+                             {.integrated_time = signed_at, .log_key = &other_log});
+  EXPECT_TRUE(buildSignatureLayers({forged}, kDigest, ca.trust()).empty());
+}
+
+// Issue 17, point 5: sigstore-rs ignores a certificate without a verified bundle; so do we,
+// instead of checking it at the current time.
+TEST(SigstoreLayers, KeylessWithoutRekorBundleHasNoIdentity) {
+  Fulcio ca;
+  auto unlogged =
+      keylessLayer(ca, {.email = "a@b.c", .oidc_issuer = kIssuer}, {}, {.logged = false});
+  auto layers = buildSignatureLayers({unlogged}, kDigest, ca.trust());
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_FALSE(layers[0].identity.has_value());
+  EXPECT_FALSE(satisfied(issuer(kIssuer, "a@b.c"), layers));
+  // No Rekor key configured: a bundle cannot be trusted, so no identity either.
+  auto fulcio_only = parseTrustRoot(TrustRoot{{cs::certPem(ca.root)}, ""});
+  ASSERT_TRUE(fulcio_only.ok());
+  auto logged = keylessLayer(ca, {.email = "a@b.c", .oidc_issuer = kIssuer});
+  EXPECT_FALSE(buildSignatureLayers({logged}, kDigest, *fulcio_only)[0].identity.has_value());
+}
+
+// Issue 17, point 4: a genuine bundle vouches only for the entry it names.
+TEST(SigstoreLayers, RekorBundleCopiedFromAnotherSignatureIsRefused) {
+  Fulcio ca;
+  long signed_at = static_cast<long>(std::time(nullptr)) - 5400;
+  auto genuine = keylessLayer(ca,
+                              {.email = "a@b.c",
+                               .oidc_issuer = kIssuer,
+                               .not_before_offset = -7200,
+                               .not_after_offset = -3600},
+                              {}, {.integrated_time = signed_at});
+  // An expired certificate whose signature was never logged borrows the genuine bundle.
+  auto thief = keylessLayer(ca,
+                            {.email = "a@b.c",
+                             .oidc_issuer = kIssuer,
+                             .not_before_offset = -7200,
+                             .not_after_offset = -3600},
+                            {}, {.logged = false});
+  thief.annotations[kBundleAnnotation] = genuine.annotations.at(kBundleAnnotation);
+  EXPECT_TRUE(buildSignatureLayers({thief}, kDigest, ca.trust()).empty());
+  ASSERT_EQ(buildSignatureLayers({genuine}, kDigest, ca.trust()).size(), 1u);
+}
+
+TEST(SigstoreLayers, RekorEntryMustLogThisPayloadSignatureAndCertificate) {
+  Fulcio ca;
+  auto key = cs::newEcKey();
+  auto payload = cs::simpleSigningPayload("r/p", kDigest);
+  auto signature = cs::sign(key, payload);
+  auto rekor = parsePublicKeyPem(cs::publicKeyPem(ca.rekor_key));
+  ASSERT_TRUE(rekor.ok());
+  auto check = [&](const std::string& body) {
+    return verifyRekorBundle(cs::rekorBundle(ca.rekor_key, 1700000000, body), rekor->get(),
+                             LoggedArtifact{payload, signature, nullptr});
+  };
+  auto bound = check(cs::hashedRekordBody(payload, signature, cs::publicKeyPem(key)));
+  ASSERT_TRUE(bound.ok()) << bound.error().message;
+  EXPECT_EQ(*bound, 1700000000);
+
+  auto other_payload = check(cs::hashedRekordBody(payload + " ", signature, cs::publicKeyPem(key)));
+  ASSERT_FALSE(other_payload.ok());
+  EXPECT_EQ(other_payload.error().message, "the Rekor entry logs another payload");
+  auto other_key = cs::newEcKey();
+  auto other_sig = check(
+      cs::hashedRekordBody(payload, cs::sign(other_key, payload), cs::publicKeyPem(other_key)));
+  ASSERT_FALSE(other_sig.ok());
+  EXPECT_EQ(other_sig.error().message, "the Rekor entry logs another signature");
+  auto wrong_signer = check(cs::hashedRekordBody(payload, signature, cs::publicKeyPem(other_key)));
+  ASSERT_FALSE(wrong_signer.ok());
+  EXPECT_EQ(wrong_signer.error().message,
+            "the Rekor entry logs a key that did not make this signature");
+  auto kind = check(R"({"apiVersion":"0.0.1","kind":"intoto","spec":{}})");
+  ASSERT_FALSE(kind.ok());
+  EXPECT_NE(kind.error().message.find("of kind intoto"), std::string::npos);
+
+  // With a certificate on the layer, the entry must log that very certificate.
+  auto cert = cs::issue({.email = "a@b.c"}, key, ca.root, ca.root_key);
+  auto other_cert = cs::issue({.email = "a@b.c"}, key, ca.root, ca.root_key);
+  std::string cert_pem = cs::certPem(cert);
+  auto with_cert = [&](const std::string& logged_pem) {
+    return verifyRekorBundle(cs::rekorBundle(ca.rekor_key, 1700000000,
+                                             cs::hashedRekordBody(payload, signature, logged_pem)),
+                             rekor->get(), LoggedArtifact{payload, signature, &cert_pem});
+  };
+  EXPECT_TRUE(with_cert(cert_pem).ok());
+  auto swapped = with_cert(cs::certPem(other_cert));
+  ASSERT_FALSE(swapped.ok());
+  EXPECT_EQ(swapped.error().message, "the Rekor entry logs another certificate");
 }
 
 TEST(SigstoreLayers, UrlPrefixIsPostfixedWithSlash) {
@@ -245,6 +347,27 @@ TEST(SigstoreLayers, CertificateConstraintChecksChainKeyAndRekorRequirement) {
   auto with_annotations = constraint(cs::certPem(cert), std::nullopt, false);
   with_annotations.annotations = Annotations{{"env", "dev"}};
   EXPECT_FALSE(satisfied(with_annotations, layers));
+
+  // requireRekorBundle is met by a bundle that logs this signature, not by one copied from
+  // another signature (which discards the layer).
+  auto signature = cs::sign(key, payload);
+  auto logged =
+      layerFor(payload, signature,
+               {{kBundleAnnotation,
+                 cs::rekorBundle(ca.rekor_key, static_cast<long>(std::time(nullptr)),
+                                 cs::hashedRekordBody(payload, signature, cs::certPem(cert)))}});
+  auto logged_layers = buildSignatureLayers({logged}, kDigest, ca.trust());
+  ASSERT_EQ(logged_layers.size(), 1u);
+  EXPECT_TRUE(satisfied(constraint(cs::certPem(cert), std::nullopt, true), logged_layers));
+  auto other_key = cs::newEcKey();
+  auto other_payload = cs::simpleSigningPayload("r/other", kDigest);
+  auto other_sig = cs::sign(other_key, other_payload);
+  auto copied = layerFor(
+      payload, signature,
+      {{kBundleAnnotation, cs::rekorBundle(ca.rekor_key, static_cast<long>(std::time(nullptr)),
+                                           cs::hashedRekordBody(other_payload, other_sig,
+                                                                cs::publicKeyPem(other_key)))}});
+  EXPECT_TRUE(buildSignatureLayers({copied}, kDigest, ca.trust()).empty());
 }
 
 TEST(SigstoreEvaluate, AllOfNeedsEveryConstraintAndAnyOfTheMinimum) {
@@ -272,6 +395,22 @@ TEST(SigstoreEvaluate, AllOfNeedsEveryConstraintAndAnyOfTheMinimum) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("minimum number of signatures not reached: needed 3, got 2"),
             std::string::npos);
+}
+
+// Issue 17, point 3: a config that constrains nothing must not pass, whatever the layers.
+TEST(SigstoreEvaluate, ConfigThatConstrainsNothingFails) {
+  auto key = cs::newEcKey();
+  auto payload = cs::simpleSigningPayload("r/p", kDigest);
+  auto layers = buildSignatureLayers({layerFor(payload, cs::sign(key, payload))}, kDigest, {});
+  ASSERT_EQ(layers.size(), 1u);
+  auto empty_all = evaluate(VerificationConfig{std::vector<Constraint>{}, std::nullopt}, layers);
+  ASSERT_FALSE(empty_all.ok());
+  EXPECT_EQ(empty_all.error().message, "Image verification failed: no signatures to verify");
+  auto zero_any =
+      evaluate(VerificationConfig{std::nullopt, AnyOf{0, {pubKey(cs::newEcKey())}}}, layers);
+  ASSERT_FALSE(zero_any.ok());
+  EXPECT_NE(zero_any.error().message.find("minimumMatches must be at least 1"), std::string::npos);
+  EXPECT_FALSE(evaluate(VerificationConfig{}, layers).ok());
 }
 
 }  // namespace

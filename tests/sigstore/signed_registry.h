@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -119,22 +120,32 @@ class SignedRegistryTest : public ::testing::Test {
     return Signature{payload, cs::sign(key, payload), {}};
   }
 
-  // A keyless signature: leaf key certified by the fake Fulcio CA for `spec`.
-  Signature keyless(const cs::CertSpec& spec, const std::string& repo, const std::string& digest) {
+  // A keyless signature: leaf key certified by the fake Fulcio CA for `spec`, logged in the
+  // fake Rekor (a bundle bound to this signature) unless `logged` is false.
+  Signature keyless(const cs::CertSpec& spec, const std::string& repo, const std::string& digest,
+                    bool logged = true) {
     auto leaf_key = cs::newEcKey();
     auto leaf = cs::issue(spec, leaf_key, fulcio_, fulcio_key_);
     auto payload = cs::simpleSigningPayload(registry_->host() + "/" + repo, digest);
-    return Signature{
+    Signature sig{
         payload,
         cs::sign(leaf_key, payload),
         {{kCertificateAnnotation, cs::certPem(leaf)}, {kChainAnnotation, cs::certPem(fulcio_)}}};
+    if (logged) {
+      sig.annotations[kBundleAnnotation] =
+          cs::rekorBundle(rekor_key_, static_cast<long>(std::time(nullptr)) - 60,
+                          cs::hashedRekordBody(sig.payload, sig.signature, cs::certPem(leaf)));
+    }
+    return sig;
   }
 
   Result<std::string> v2(const json& payload, TrustRoot trust = {}) {
     Verifier verifier(*client_, std::move(trust));
     return verifier.verifyV2(payload.dump());
   }
-  TrustRoot fulcioTrust() { return TrustRoot{{cs::certPem(fulcio_)}, ""}; }
+  TrustRoot fulcioTrust() {
+    return TrustRoot{{cs::certPem(fulcio_)}, cs::publicKeyPem(rekor_key_)};
+  }
 
   static std::string trustedReply(const std::string& digest) {
     return R"({"is_trusted":true,"digest":")" + digest + R"("})";
@@ -144,6 +155,7 @@ class SignedRegistryTest : public ::testing::Test {
   static inline std::filesystem::path policy_;
   std::unique_ptr<oci::RegistryClient> client_;
   cs::Key key_ = cs::newEcKey();
+  cs::Key rekor_key_ = cs::newEcKey();
   cs::Key fulcio_key_ = cs::newEcKey();
   cs::Certificate fulcio_ =
       cs::issue({.common_name = "fake fulcio", .ca = true}, fulcio_key_, nullptr, nullptr);
