@@ -46,7 +46,9 @@ struct ServerConfig {
   std::optional<std::string> sources_path;
   std::optional<std::string> verification_path;
   std::optional<std::string> docker_config_json_path;
-  bool enable_verification = false;  // declared but unused upstream in 1.10
+  // Verification is on whenever `verification_path` is set, as upstream; this flag alone only
+  // earns an error (upstream ignores it, which would leave verification silently off).
+  bool enable_verification = false;
   bool enable_metrics = false;
   bool ignore_kubernetes_connection_failure = false;
 

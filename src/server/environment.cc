@@ -206,9 +206,10 @@ Result<std::unique_ptr<EvaluationEnvironment>> EvaluationEnvironment::create(
     if (config.enable_verification && !config.verification_path) {
       return makeError("--enable-verification needs --verification-path");
     }
-    auto real = makePolicyFetcher(
-        config.policies_download_dir, config.sources_path, config.docker_config_json_path,
-        config.enable_verification ? config.verification_path : std::nullopt);
+    // As upstream, a verification config alone turns verification on: it is the only setting
+    // the controller passes for a PolicyServer's spec.verificationConfig.
+    auto real = makePolicyFetcher(config.policies_download_dir, config.sources_path,
+                                  config.docker_config_json_path, config.verification_path);
     if (!real) return real.error();
     fetch = std::move(*real);
   }

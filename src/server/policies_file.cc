@@ -147,7 +147,13 @@ namespace {
 // a tag that moved after the check.
 Result<std::string> verifiedUrl(const std::string& url, const oci::ClientOptions& options,
                                 const sigstore::VerificationConfig& config) {
-  if (!url.starts_with("registry://")) return url;
+  // Only an OCI artifact has signatures to check; anything else would run unverified.
+  if (!url.starts_with("registry://")) {
+    return makeError(fmt::format(
+        "verification failed: Verification only works with OCI images: {} is not a registry:// "
+        "reference",
+        url));
+  }
   oci::RegistryClient registry(options);
   sigstore::Verifier verifier(registry, sigstore::TrustRoot{});
   auto digest = verifier.verifyConfig(url.substr(std::string_view("registry://").size()), config);

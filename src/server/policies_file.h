@@ -53,9 +53,9 @@ using Fetcher = std::function<Result<std::filesystem::path>(const std::string& u
 // `download_dir` in the store layout; file:// URLs and plain paths are served from disk.
 // `sources_path` (sources.yml) is read now, so a bad file stops start-up before any download;
 // `docker_config_dir` holds the config.json with registry credentials. With
-// `verification_path` (--enable-verification), a registry:// policy is only downloaded after its
-// signatures satisfy that verification config, and then by the verified digest, so what runs is
-// what was verified.
+// `verification_path` (--verification-path), every policy must be a registry:// reference whose
+// signatures satisfy that verification config; it is then downloaded by the verified digest, so
+// what runs is what was verified. Any other URL is refused.
 Result<Fetcher> makePolicyFetcher(const std::filesystem::path& download_dir,
                                   const std::optional<std::string>& sources_path,
                                   const std::optional<std::string>& docker_config_dir,
