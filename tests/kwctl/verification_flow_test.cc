@@ -20,22 +20,8 @@ class KwctlVerificationFlow : public SignedRegistryTest {
   void SetUp() override {
     SignedRegistryTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    dir_ = fs::temp_directory_path() /
-           ("kw-verifyflow-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    write("sources.yml", fmt::format("insecure_sources: [\"{}\"]\n", registry_->host()));
-    write("key.pub", cs::publicKeyPem(key_));
+    makeScratchDir("verifyflow");
     write("other.pub", cs::publicKeyPem(cs::newEcKey()));
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  std::string path(const std::string& name) { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
   }
   // A private store and config dir, so the user's ~/.cache and ~/.config play no part.
   test::CommandResult kwctl(const std::string& args) {
@@ -65,8 +51,6 @@ class KwctlVerificationFlow : public SignedRegistryTest {
     ASSERT_FALSE(digest.empty());
     attach(repo, digest, {keySigned(key_, repo, digest)});
   }
-
-  fs::path dir_;
 };
 
 TEST_F(KwctlVerificationFlow, PullWithTheSigningKeyStoresTheModule) {

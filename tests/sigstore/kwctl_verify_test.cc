@@ -13,42 +13,21 @@ class SigstoreKwctlVerify : public SignedRegistryTest {
   void SetUp() override {
     SignedRegistryTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto help = test::runCommand(kwctl() + " verify --help 2>&1");
-    if (help.out.find("--verification-config-path") == std::string::npos) {
-      GTEST_SKIP() << "kwctl has no verify subcommand yet (src/kwctl/cli.cc must call "
-                      "addVerifyCommand): "
-                   << help.out;
-    }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kw-kwctl-verify-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    write("sources.yml", fmt::format("insecure_sources: [\"{}\"]\n", registry_->host()));
-    write("key.pub", cs::publicKeyPem(key_));
+    makeScratchDir("kwctl-verify");
     write("other.pub", cs::publicKeyPem(cs::newEcKey()));
     write("fulcio.pem", cs::certPem(fulcio_));
     write("rekor.pub", cs::publicKeyPem(rekor_key_));
   }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
   static std::string kwctl() { return (test::binDir() / "kwctl").string(); }
-  std::string path(const std::string& name) { return (dir_ / name).string(); }
   // The fake Fulcio root and Rekor key that keyless signatures need.
   std::string trust() {
     return "--fulcio-cert-path " + path("fulcio.pem") + " --rekor-public-key-path " +
            path("rekor.pub");
   }
-  void write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
-  }
   test::CommandResult verify(const std::string& repo, const std::string& flags) {
     return test::runCommand(fmt::format("{} verify --sources-path {} {} registry://{} 2>&1",
                                         kwctl(), path("sources.yml"), flags, image(repo)));
   }
-
-  std::filesystem::path dir_;
 };
 
 TEST_F(SigstoreKwctlVerify, KeyAndAnnotationFlags) {

@@ -69,6 +69,25 @@ class SignedRegistryTest : public ::testing::Test {
     ASSERT_TRUE(registry_->ready()) << registry_->error();
     client_ = std::make_unique<oci::RegistryClient>(registry_->clientOptions());
   }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // A fresh folder for the running test (removed afterwards) holding sources.yml, which lets
+  // the binaries reach the plain-HTTP registry, and key.pub, the public half of key_.
+  void makeScratchDir(const std::string& tag) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("kw-" + tag + "-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    write("sources.yml", "insecure_sources: [\"" + registry_->host() + "\"]\n");
+    write("key.pub", cs::publicKeyPem(key_));
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
 
   oci::Reference ref(const std::string& repo, const std::string& tag = "v1") {
     return oci::Reference{registry_->host(), repo, tag, ""};
@@ -154,6 +173,7 @@ class SignedRegistryTest : public ::testing::Test {
   static inline RegistryProcess* registry_ = nullptr;
   static inline std::filesystem::path policy_;
   std::unique_ptr<oci::RegistryClient> client_;
+  std::filesystem::path dir_;  // set by makeScratchDir
   cs::Key key_ = cs::newEcKey();
   cs::Key rekor_key_ = cs::newEcKey();
   cs::Key fulcio_key_ = cs::newEcKey();

@@ -24,26 +24,12 @@ class VerificationBypass : public SignedRegistryTest {
   void SetUp() override {
     SignedRegistryTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kw-bypass-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    write("sources.yml", fmt::format("insecure_sources: [\"{}\"]\n", registry_->host()));
-    write("key.pub", cs::publicKeyPem(key_));
+    makeScratchDir("bypass");
     std::ostringstream config;
     config << "apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n";
     std::istringstream pem(cs::publicKeyPem(key_));
     for (std::string line; std::getline(pem, line);) config << "      " << line << "\n";
     write("verification.yml", config.str());
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
   }
   // Pushes `module` as repo:v1 (moving the tag if it existed); the manifest digest.
   std::string pushModule(const std::string& repo, const fs::path& module) {
@@ -58,8 +44,6 @@ class VerificationBypass : public SignedRegistryTest {
     auto hex = oci::sha256File(file);
     return hex.ok() ? *hex : "unreadable: " + hex.error().message;
   }
-
-  fs::path dir_;
 };
 
 // Point 1: with verification on, a file://, https:// or plain-path policy would run unsigned.
