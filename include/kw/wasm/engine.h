@@ -153,6 +153,10 @@ struct EngineOptions {
   // Cap on each instance's linear memory. Enforced by rewriting the module's declared maximum,
   // so memory.grow fails inside the guest once reached.
   uint64_t max_memory_bytes = 256ull << 20;
+  // A folder where compiled code is kept between runs, keyed by the module's sha256 and the
+  // engine's version and settings. Empty: compile every time. Engines without a code cache
+  // (V8) ignore it.
+  std::string code_cache_dir;
 };
 
 class Engine {
@@ -168,6 +172,17 @@ class Engine {
 
 // The process-wide V8 engine (V8 is initialised once per process).
 std::shared_ptr<Engine> createV8Engine(const EngineOptions& options = {});
+
+// A wasmtime engine (builds with KW_WITH_WASMTIME only). All of them share one process-wide
+// wasmtime engine; the options apply to what each one compiles and instantiates.
+// Both engines in one process: create V8 first. V8's out-of-bounds signal handler does not
+// pass on faults that are not its own, while wasmtime's does.
+std::shared_ptr<Engine> createWasmtimeEngine(const EngineOptions& options = {});
+
+// Engines by name, for --engine flags: the names this build has, default first.
+std::vector<std::string> engineNames();
+Result<std::shared_ptr<Engine>> createEngine(std::string_view name,
+                                             const EngineOptions& options = {});
 
 std::string_view toString(FailKind kind);
 
