@@ -1,11 +1,13 @@
-// The engine contract, checked on V8 with a probe guest: typed calls both ways, traps, the
-// deadline, the memory cap, bad pointers and sharing one compiled module across threads.
+// The engine contract, checked on every engine of the build with a probe guest: typed calls both
+// ways, traps, the deadline, the memory cap, bad pointers and sharing one compiled module across
+// threads.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
 #include "kw/wasm/engine.h"
+#include "support/engines.h"
 #include "support/test_env.h"
 
 namespace kw::wasm {
@@ -41,8 +43,12 @@ ImportSet probeImports() {
   return set;
 }
 
-class V8EngineTest : public ::testing::Test {
+class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
+  std::shared_ptr<Engine> createEngine(const EngineOptions& options = {}) {
+    return test::makeEngine(GetParam(), options);
+  }
+
   void SetUp() override {
     bytes_ = test::readFile(test::testWasmDir() / "engine_probe.wasm");
     ASSERT_FALSE(bytes_.empty());
@@ -69,8 +75,8 @@ int32_t i32Of(const CallResult<std::vector<Value>>& r) {
   return std::get<std::vector<Value>>(r).at(0).i32;
 }
 
-TEST_F(V8EngineTest, CallsExportsWithI32AndI64) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, CallsExportsWithI32AndI64) {
+  auto engine = createEngine();
   ProbeState s;
   auto inst = make(*engine, &s);
   Value a[2] = {Value::fromI32(40), Value::fromI32(2)};
@@ -80,8 +86,8 @@ TEST_F(V8EngineTest, CallsExportsWithI32AndI64) {
   EXPECT_EQ(std::get<std::vector<Value>>(r).at(0).i64, (int64_t(1) << 40) + 5);
 }
 
-TEST_F(V8EngineTest, HostFunctionsReceiveTypedArgumentsAndState) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, HostFunctionsReceiveTypedArgumentsAndState) {
+  auto engine = createEngine();
   ProbeState s;
   auto inst = make(*engine, &s);
   Value x[1] = {Value::fromI64(int64_t(3) << 33)};
@@ -94,8 +100,8 @@ TEST_F(V8EngineTest, HostFunctionsReceiveTypedArgumentsAndState) {
   EXPECT_DOUBLE_EQ(std::get<std::vector<Value>>(rf).at(0).f64, 3.5);
 }
 
-TEST_F(V8EngineTest, HostFailureEndsTheCallWithItsMessage) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, HostFailureEndsTheCallWithItsMessage) {
+  auto engine = createEngine();
   ProbeState s;
   auto inst = make(*engine, &s);
   auto r = inst->call("call_fail", {}, kNever);
@@ -106,8 +112,8 @@ TEST_F(V8EngineTest, HostFailureEndsTheCallWithItsMessage) {
   EXPECT_EQ(i32Of(inst->call("add", a, kNever)), 3) << "the instance stays usable";
 }
 
-TEST_F(V8EngineTest, TrapsBecomeErrors) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, TrapsBecomeErrors) {
+  auto engine = createEngine();
   ProbeState s;
   auto inst = make(*engine, &s);
   auto r = inst->call("trap", {}, kNever);
@@ -126,8 +132,8 @@ TEST_F(V8EngineTest, TrapsBecomeErrors) {
   EXPECT_EQ(std::get<CallError>(r3).kind, FailKind::Trap);
 }
 
-TEST_F(V8EngineTest, MissingExportIsNotFound) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, MissingExportIsNotFound) {
+  auto engine = createEngine();
   ProbeState s;
   auto inst = make(*engine, &s);
   auto r = inst->call("nope", {}, kNever);
@@ -135,8 +141,8 @@ TEST_F(V8EngineTest, MissingExportIsNotFound) {
   EXPECT_EQ(std::get<CallError>(r).kind, FailKind::NotFound);
 }
 
-TEST_F(V8EngineTest, DeadlineStopsAnEndlessLoopPromptly) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, DeadlineStopsAnEndlessLoopPromptly) {
+  auto engine = createEngine();
   ProbeState s;
   auto inst = make(*engine, &s);
   auto t0 = Clock::now();
@@ -146,16 +152,53 @@ TEST_F(V8EngineTest, DeadlineStopsAnEndlessLoopPromptly) {
   EXPECT_EQ(std::get<CallError>(r).kind, FailKind::Timeout);
   EXPECT_EQ(std::get<CallError>(r).message, "guest code interrupted, execution deadline exceeded");
   EXPECT_LT(elapsed, std::chrono::milliseconds(500));
-  // The termination must not leak into the next call on this isolate.
+  // The interruption must not leak into the next call on this engine.
   auto fresh = make(*engine, &s);
   Value a[2] = {Value::fromI32(2), Value::fromI32(2)};
   EXPECT_EQ(i32Of(fresh->call("add", a, Clock::now() + std::chrono::seconds(5))), 4);
 }
 
-TEST_F(V8EngineTest, MemoryGrowFailsInsideTheGuestAtTheCap) {
+// Deadlines are per call: a short one firing must not stop a concurrent call with a longer one
+// (wasmtime's epoch is process-wide, so this is where a shared interrupt would show).
+TEST_P(EngineTest, AnotherCallsDeadlineDoesNotStopThisOne) {
+  auto engine = createEngine();
+  auto m = engine->compile(bytes_);
+  ASSERT_TRUE(m.ok());
+  auto spinFor = [&](std::chrono::milliseconds budget, Clock::duration* took, FailKind* kind) {
+    ProbeState s;
+    InstanceOptions io{&imports_, &s};
+    auto inst = engine->instantiate(*m, io);
+    if (!std::holds_alternative<InstancePtr>(inst)) return;
+    auto t0 = Clock::now();
+    auto r = std::get<InstancePtr>(inst)->call("spin", {}, t0 + budget);
+    *took = Clock::now() - t0;
+    if (auto* e = std::get_if<CallError>(&r)) *kind = e->kind;
+  };
+  Clock::duration long_took{}, short_took{};
+  FailKind long_kind = FailKind::Trap, short_kind = FailKind::Trap;
+  std::thread longer([&] { spinFor(std::chrono::milliseconds(400), &long_took, &long_kind); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  spinFor(std::chrono::milliseconds(30), &short_took, &short_kind);
+  longer.join();
+  EXPECT_EQ(short_kind, FailKind::Timeout);
+  EXPECT_EQ(long_kind, FailKind::Timeout);
+  EXPECT_LT(short_took, std::chrono::milliseconds(300));
+  EXPECT_GE(long_took, std::chrono::milliseconds(400));
+}
+
+TEST_P(EngineTest, ADeadlineAlreadyPastStopsTheCall) {
+  auto engine = createEngine();
+  ProbeState s;
+  auto inst = make(*engine, &s);
+  auto r = inst->call("spin", {}, Clock::now() - std::chrono::milliseconds(1));
+  ASSERT_TRUE(std::holds_alternative<CallError>(r));
+  EXPECT_EQ(std::get<CallError>(r).kind, FailKind::Timeout);
+}
+
+TEST_P(EngineTest, MemoryGrowFailsInsideTheGuestAtTheCap) {
   EngineOptions opts;
   opts.max_memory_bytes = 4 << 20;  // 64 pages
-  auto engine = createV8Engine(opts);
+  auto engine = createEngine(opts);
   ProbeState s;
   auto inst = make(*engine, &s);
   int32_t start = i32Of(inst->call("pages", {}, kNever));
@@ -165,8 +208,8 @@ TEST_F(V8EngineTest, MemoryGrowFailsInsideTheGuestAtTheCap) {
   EXPECT_EQ(i32Of(inst->call("grow", more, kNever)), -1);
 }
 
-TEST_F(V8EngineTest, EachInstanceStartsClean) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, EachInstanceStartsClean) {
+  auto engine = createEngine();
   ProbeState s;
   auto first = make(*engine, &s);
   EXPECT_EQ(i32Of(first->call("bump", {}, kNever)), 1);
@@ -177,8 +220,8 @@ TEST_F(V8EngineTest, EachInstanceStartsClean) {
 
 // Memories are pooled and reused once an instance dies: whatever the old instance wrote, the
 // next one must find the zeros a new memory has, and its own data segments re-applied.
-TEST_F(V8EngineTest, RecycledMemoryIsWiped) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, RecycledMemoryIsWiped) {
+  auto engine = createEngine();
   ProbeState s;
   constexpr uint64_t kScratch = 100 * 1024;  // past the data segments, inside the first pages
   for (int round = 0; round < 3; ++round) {
@@ -194,8 +237,8 @@ TEST_F(V8EngineTest, RecycledMemoryIsWiped) {
 
 // A memory that grew cannot be reused (a fresh one starts at its declared size), and the
 // next instance must still see the declared size.
-TEST_F(V8EngineTest, GrownMemoryIsNotReused) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, GrownMemoryIsNotReused) {
+  auto engine = createEngine();
   ProbeState s;
   int32_t initial = 0;
   {
@@ -208,8 +251,8 @@ TEST_F(V8EngineTest, GrownMemoryIsNotReused) {
   EXPECT_EQ(i32Of(next->call("pages", {}, kNever)), initial);
 }
 
-TEST_F(V8EngineTest, RefusesBytesThatAreNotWasm) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, RefusesBytesThatAreNotWasm) {
+  auto engine = createEngine();
   std::vector<uint8_t> junk = {'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0};
   auto m = engine->compile(junk);
   ASSERT_FALSE(m.ok());
@@ -220,8 +263,8 @@ TEST_F(V8EngineTest, RefusesBytesThatAreNotWasm) {
   ASSERT_FALSE(m2.ok());
 }
 
-TEST_F(V8EngineTest, MissingImportIsAnInstantiationError) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, MissingImportIsAnInstantiationError) {
+  auto engine = createEngine();
   auto m = engine->compile(bytes_);
   ASSERT_TRUE(m.ok());
   ImportSet empty;
@@ -232,8 +275,8 @@ TEST_F(V8EngineTest, MissingImportIsAnInstantiationError) {
   EXPECT_NE(std::get<CallError>(inst).message.find("host_i64"), std::string::npos);
 }
 
-TEST_F(V8EngineTest, OneCompiledModuleServesManyThreads) {
-  auto engine = createV8Engine();
+TEST_P(EngineTest, OneCompiledModuleServesManyThreads) {
+  auto engine = createEngine();
   auto m = engine->compile(bytes_);
   ASSERT_TRUE(m.ok());
   std::atomic<int> good{0};
@@ -256,6 +299,42 @@ TEST_F(V8EngineTest, OneCompiledModuleServesManyThreads) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(good.load(), 800);
+}
+
+KW_INSTANTIATE_FOR_ENGINES(EngineTest);
+
+// Policies fail with the engine's text in their responses, so every engine must say the same.
+TEST(EngineParity, FailuresReadTheSameOnEveryEngine) {
+  auto names = test::engineNames();
+  if (names.size() < 2) GTEST_SKIP() << "this build has one engine";
+  auto bytes = test::readFile(test::testWasmDir() / "engine_probe.wasm");
+  ImportSet imports = probeImports();
+  auto messages = [&](const std::string& name) {
+    std::vector<std::string> out;
+    auto engine = test::makeEngine(name);
+    auto m = engine->compile(bytes);
+    if (!m) return out;
+    ProbeState s;
+    InstanceOptions io{&imports, &s};
+    auto inst = engine->instantiate(*m, io);
+    if (!std::holds_alternative<InstancePtr>(inst)) return out;
+    auto& i = *std::get<InstancePtr>(inst);
+    Value oob[1] = {Value::fromI32(int32_t(0xFFFFFFF0u))};
+    Value deep[1] = {Value::fromI32(10'000'000)};
+    auto soon = Clock::now() + std::chrono::milliseconds(20);
+    for (auto r : {i.call("trap", {}, kNever), i.call("read_at", oob, kNever),
+                   i.call("recurse", deep, kNever), i.call("call_fail", {}, kNever),
+                   i.call("spin", {}, soon), i.call("nope", {}, kNever)}) {
+      auto* e = std::get_if<CallError>(&r);
+      out.push_back(e ? std::string(toString(e->kind)) + ": " + e->message : "no error");
+    }
+    return out;
+  };
+  auto reference = messages(names[0]);
+  ASSERT_EQ(reference.size(), 6u);
+  for (size_t k = 1; k < names.size(); ++k) {
+    EXPECT_EQ(messages(names[k]), reference) << names[k] << " against " << names[0];
+  }
 }
 
 }  // namespace
