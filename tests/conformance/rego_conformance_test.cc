@@ -12,6 +12,7 @@
 #include "common/sha256.h"
 #include "opa/opa_abi.h"
 #include "support/conformance.h"
+#include "support/engines.h"
 #include "support/test_env.h"
 
 namespace kw {
@@ -21,15 +22,15 @@ using OJson = nlohmann::ordered_json;
 
 std::vector<OJson> regoCases() { return test::devJsonCases<OJson>({"opa", "gatekeeper"}); }
 
-class RegoConformance : public ::testing::TestWithParam<OJson> {
+// Every case runs on every engine of the build.
+class RegoConformance : public ::testing::TestWithParam<test::EngineCase<OJson>> {
  protected:
-  static std::shared_ptr<wasm::Engine> engine() {
-    static auto e = wasm::createV8Engine();
-    return e;
-  }
-  static wasm::CompiledModulePtr module(const std::string& file, const std::string& sha) {
+  const OJson& testCase() const { return std::get<0>(GetParam()); }
+  std::shared_ptr<wasm::Engine> engine() const { return test::sharedEngine(std::get<1>(GetParam())); }
+  wasm::CompiledModulePtr module(const std::string& file, const std::string& sha) const {
     static std::map<std::string, wasm::CompiledModulePtr> cache;
-    auto it = cache.find(file);
+    std::string key = std::get<1>(GetParam()) + "/" + file;
+    auto it = cache.find(key);
     if (it != cache.end()) return it->second;
     auto bytes = test::readFile(test::sharedDir() / "fixtures/policies" / file);
     EXPECT_EQ(sha256Hex(bytes), sha) << file << " differs from the fixture's recorded digest";
@@ -38,12 +39,12 @@ class RegoConformance : public ::testing::TestWithParam<OJson> {
     auto m = engine()->compile(bytes);
     EXPECT_TRUE(m.ok()) << file << ": " << (m.ok() ? "" : m.error().message);
     if (!m.ok()) return nullptr;
-    return cache[file] = *m;
+    return cache[key] = *m;
   }
 };
 
 TEST_P(RegoConformance, MatchesReference) {
-  const OJson& c = GetParam();
+  const OJson& c = testCase();
   auto m = module(c["file"], c["sha256"]);
   ASSERT_TRUE(m);
   opa::OpaInstance::Options options;
@@ -84,7 +85,8 @@ std::string caseName(const ::testing::TestParamInfo<OJson>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(RegoDevJson, RegoConformance, ::testing::ValuesIn(regoCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(RegoDevJson, RegoConformance, test::forEveryEngine(regoCases()),
+                         (test::engineCaseName<OJson, caseName>));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RegoConformance);
 
 // Says loudly when the fixtures are missing, instead of passing with zero cases.

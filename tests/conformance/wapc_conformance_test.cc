@@ -10,6 +10,7 @@
 
 #include "common/sha256.h"
 #include "support/conformance.h"
+#include "support/engines.h"
 #include "support/test_env.h"
 #include "wapc/wapc_host.h"
 
@@ -44,27 +45,27 @@ std::string payloadBytes(const json& c) {
 
 std::vector<json> wapcCases() { return test::devJsonCases<json>({"wapc", "wapc-guest"}); }
 
-class WapcConformance : public ::testing::TestWithParam<json> {
+// Every case runs on every engine of the build.
+class WapcConformance : public ::testing::TestWithParam<test::EngineCase<json>> {
  protected:
-  static std::shared_ptr<wasm::Engine> engine() {
-    static auto e = wasm::createV8Engine();
-    return e;
-  }
-  static wasm::CompiledModulePtr module(const std::string& file, const std::string& sha) {
+  const json& testCase() const { return std::get<0>(GetParam()); }
+  std::shared_ptr<wasm::Engine> engine() const { return test::sharedEngine(std::get<1>(GetParam())); }
+  wasm::CompiledModulePtr module(const std::string& file, const std::string& sha) const {
     static std::map<std::string, wasm::CompiledModulePtr> cache;
-    auto it = cache.find(file);
+    std::string key = std::get<1>(GetParam()) + "/" + file;
+    auto it = cache.find(key);
     if (it != cache.end()) return it->second;
     auto bytes = test::readFile(test::sharedDir() / "fixtures/policies" / file);
     EXPECT_EQ(sha256Hex(bytes), sha) << file << " differs from the fixture's recorded digest";
     auto m = engine()->compile(bytes);
     EXPECT_TRUE(m.ok()) << file << ": " << (m.ok() ? "" : m.error().message);
     if (!m.ok()) return nullptr;
-    return cache[file] = *m;
+    return cache[key] = *m;
   }
 };
 
 TEST_P(WapcConformance, MatchesReference) {
-  const json& c = GetParam();
+  const json& c = testCase();
   auto m = module(c["file"], c["sha256"]);
   ASSERT_TRUE(m);
   EchoDispatcher dispatcher;
@@ -109,7 +110,8 @@ std::string caseName(const ::testing::TestParamInfo<json>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(DevJson, WapcConformance, ::testing::ValuesIn(wapcCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(DevJson, WapcConformance, test::forEveryEngine(wapcCases()),
+                         (test::engineCaseName<json, caseName>));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WapcConformance);
 
 // Says loudly when the fixtures are missing, instead of passing with zero cases.

@@ -15,6 +15,7 @@
 #include "policy/wapc_runtime.h"
 #include "policy/wasi_runtime.h"
 #include "support/conformance.h"
+#include "support/engines.h"
 #include "support/test_env.h"
 
 namespace kw::policy {
@@ -53,48 +54,51 @@ class CountingDispatcher : public host::Dispatcher {
   int calls = 0;
 };
 
-std::shared_ptr<wasm::Engine> engine() {
-  static auto e = wasm::createV8Engine();
-  return e;
+// Every case runs on every engine of the build; `engine` names it.
+std::shared_ptr<wasm::Engine> engineNamed(const std::string& engine) {
+  return test::sharedEngine(engine);
 }
 
-// Compiled once per file: the JS policy embeds a whole JavaScript engine.
-PolicyModulePtr fixtureModule(const std::string& file, const std::string& sha256) {
+// Compiled once per file and engine: the JS policy embeds a whole JavaScript engine.
+PolicyModulePtr fixtureModule(const std::string& engine, const std::string& file,
+                              const std::string& sha256) {
   static std::mutex mu;
   static std::map<std::string, PolicyModulePtr> cache;
   std::lock_guard lock(mu);
-  auto& slot = cache[file];
+  auto& slot = cache[engine + "/" + file];
   if (!slot) {
     auto bytes = test::readFile(test::sharedDir() / "fixtures/policies" / file);
     if (!sha256.empty()) {
       EXPECT_EQ(sha256Hex(bytes), sha256) << file << " differs from the recorded digest";
     }
-    auto loaded = loadModule(*engine(), bytes);
+    auto loaded = loadModule(*engineNamed(engine), bytes);
     EXPECT_TRUE(loaded.ok()) << file << ": " << (loaded ? "" : loaded.error().message);
     if (loaded) slot = *loaded;
   }
   return slot;
 }
 
-PolicyConfig fixtureConfig(const CaseJson& c, std::string settings_json) {
+PolicyConfig fixtureConfig(const std::string& engine, const CaseJson& c,
+                           std::string settings_json) {
   PolicyConfig p;
   p.id = "conformance";
-  p.module = fixtureModule(c["file"], c["sha256"]);
+  p.module = fixtureModule(engine, c["file"], c["sha256"]);
   p.mode = ExecutionMode::Wasi;
   p.settings_json = std::move(settings_json);
   return p;
 }
 
-Invocation invocation(host::Dispatcher* d) {
-  return Invocation{*engine(), d, std::chrono::steady_clock::now() + std::chrono::seconds(30)};
+Invocation invocation(const std::string& engine, host::Dispatcher* d) {
+  return Invocation{*engineNamed(engine), d,
+                    std::chrono::steady_clock::now() + std::chrono::seconds(30)};
 }
 
-class WasiConformance : public ::testing::TestWithParam<CaseJson> {};
-class WasiConformanceRuntime : public ::testing::TestWithParam<CaseJson> {};
+class WasiConformance : public ::testing::TestWithParam<test::EngineCase<CaseJson>> {};
+class WasiConformanceRuntime : public ::testing::TestWithParam<test::EngineCase<CaseJson>> {};
 
 TEST_P(WasiConformance, RawRunMatchesReference) {
-  const CaseJson& c = GetParam();
-  auto policy = fixtureConfig(c, "{}");
+  const auto& [c, engine] = GetParam();
+  auto policy = fixtureConfig(engine, c, "{}");
   ASSERT_TRUE(policy.module);
   CountingDispatcher d;
   WasiCommand cmd;
@@ -103,7 +107,7 @@ TEST_P(WasiConformance, RawRunMatchesReference) {
   cmd.dispatcher = &d;
   cmd.policy_id = policy.id;
   cmd.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  WasiRun run = runWasiCommand(*engine(), policy.module->compiled, cmd);
+  WasiRun run = runWasiCommand(*engineNamed(engine), policy.module->compiled, cmd);
 
   const CaseJson& expected = c["expected"];
   const int expected_exit = expected.value("exit_code", 0);
@@ -123,19 +127,19 @@ TEST_P(WasiConformance, RawRunMatchesReference) {
 
 // The same case as the evaluator runs it: WasiRuntime builds argv and stdin itself.
 TEST_P(WasiConformanceRuntime, MatchesReference) {
-  const CaseJson& c = GetParam();
+  const auto& [c, engine] = GetParam();
   const std::string op = c["operation"];
   const CaseJson& reply = c["expected"]["stdout_json"];
   CountingDispatcher d;
   WasiRuntime runtime;
   if (op == "validate") {
     const std::string request = c["payload"]["request"].dump();
-    auto policy = fixtureConfig(c, c["payload"]["settings"].dump());
+    auto policy = fixtureConfig(engine, c, c["payload"]["settings"].dump());
     ASSERT_TRUE(policy.module);
     // The runtime must send exactly the document the reference sent.
     EXPECT_EQ(validationPayload(request, policy.settings_json), stdinBytes(c));
     Request req{request, c["payload"]["request"].value("uid", ""), nullptr};
-    auto r = runtime.validate(policy, req, invocation(&d));
+    auto r = runtime.validate(policy, req, invocation(engine, &d));
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ((*r)["uid"], req.uid);
     EXPECT_EQ((*r)["allowed"], reply["accepted"]);
@@ -146,9 +150,9 @@ TEST_P(WasiConformanceRuntime, MatchesReference) {
     }
   } else {
     ASSERT_EQ(op, "validate-settings");
-    auto policy = fixtureConfig(c, stdinBytes(c));
+    auto policy = fixtureConfig(engine, c, stdinBytes(c));
     ASSERT_TRUE(policy.module);
-    auto s = runtime.validateSettings(policy, invocation(&d));
+    auto s = runtime.validateSettings(policy, invocation(engine, &d));
     EXPECT_EQ(s.valid, reply["valid"].get<bool>());
     if (reply.contains("message")) {
       EXPECT_EQ(s.message.value_or(""), reply["message"]);
@@ -167,9 +171,10 @@ std::string caseName(const ::testing::TestParamInfo<CaseJson>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(WasiDevJson, WasiConformance, ::testing::ValuesIn(wasiCases()), caseName);
-INSTANTIATE_TEST_SUITE_P(WasiDevJson, WasiConformanceRuntime, ::testing::ValuesIn(actionCases()),
-                         caseName);
+INSTANTIATE_TEST_SUITE_P(WasiDevJson, WasiConformance, test::forEveryEngine(wasiCases()),
+                         (test::engineCaseName<CaseJson, caseName>));
+INSTANTIATE_TEST_SUITE_P(WasiDevJson, WasiConformanceRuntime, test::forEveryEngine(actionCases()),
+                         (test::engineCaseName<CaseJson, caseName>));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WasiConformance);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WasiConformanceRuntime);
 
@@ -193,7 +198,7 @@ std::string admissionRequest(const std::string& relative, std::string* uid) {
   return j.dump();
 }
 
-class WasiAcceptance : public ::testing::Test {
+class WasiAcceptance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
@@ -204,14 +209,14 @@ class WasiAcceptance : public ::testing::Test {
     std::string request = admissionRequest("js-demo-policy/" + fixture, &uid);
     PolicyConfig policy;
     policy.id = "js-demo-policy";
-    policy.module = fixtureModule(kJsDemo, "");
+    policy.module = fixtureModule(GetParam(), kJsDemo, "");
     policy.mode = ExecutionMode::Wasi;
     EXPECT_TRUE(policy.module);
     if (!policy.module) return {};
     // The annotated module says it is a WASI policy.
     EXPECT_TRUE(policy.module->metadata &&
                 policy.module->metadata->executionMode == ExecutionMode::Wasi);
-    Evaluator evaluator(engine(), &dispatcher_, std::chrono::seconds(30));
+    Evaluator evaluator(engineNamed(GetParam()), &dispatcher_, std::chrono::seconds(30));
     evaluator.setRuntime(ExecutionMode::Wasi, std::make_shared<WasiRuntime>());
     auto r = evaluator.validate(policy, Request{request, uid, nullptr});
     EXPECT_EQ(r["uid"], uid);
@@ -221,7 +226,7 @@ class WasiAcceptance : public ::testing::Test {
   CountingDispatcher dispatcher_;
 };
 
-TEST_F(WasiAcceptance, JsDemoRejectsPrivilegedPodInDefaultNamespace) {
+TEST_P(WasiAcceptance, JsDemoRejectsPrivilegedPodInDefaultNamespace) {
   auto r = evaluate("privileged-pod-default.json");
   EXPECT_EQ(r["allowed"], false) << r.dump();
   ASSERT_TRUE(r.contains("status")) << r.dump();
@@ -229,11 +234,13 @@ TEST_F(WasiAcceptance, JsDemoRejectsPrivilegedPodInDefaultNamespace) {
   EXPECT_FALSE(r["status"].contains("code")) << r.dump();
 }
 
-TEST_F(WasiAcceptance, JsDemoAcceptsPodWithoutPrivilegedContainers) {
+TEST_P(WasiAcceptance, JsDemoAcceptsPodWithoutPrivilegedContainers) {
   auto r = evaluate("no_privileged_containers.json");
   EXPECT_EQ(r["allowed"], true) << r.dump();
   EXPECT_FALSE(r.contains("status")) << r.dump();
 }
+
+KW_INSTANTIATE_FOR_ENGINES(WasiAcceptance);
 
 }  // namespace
 }  // namespace kw::policy
