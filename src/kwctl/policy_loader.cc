@@ -1,6 +1,7 @@
 #include "kwctl/policy_loader.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "common/yaml_json.h"
+#include "store/store.h"
 #include "wasm/binary/module_binary.h"
 
 namespace kw::kwctl {
@@ -88,6 +90,10 @@ void addRunFlags(CLI::App& cmd, RunFlags& f) {
   cmd.add_option("--timeout", f.timeout_seconds, "Evaluation deadline in seconds (0: none)");
   cmd.add_option("--memory-limit-mib", f.memory_limit_mib,
                  "Maximum linear memory of the policy, in MiB");
+  cmd.add_option("--engine", f.engine,
+                 fmt::format("WebAssembly engine: {} (default {})",
+                             fmt::join(wasm::engineNames(), " or "), f.engine))
+      ->envname("KUBEWARDEN_ENGINE");
   addRemoteFlags(cmd, f.remote);
   addVerificationFlags(cmd, f.verification);
   addHostFlags(cmd, f.host);
@@ -124,7 +130,11 @@ Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f, wasm::CompileTier t
   wasm::EngineOptions options;
   options.max_memory_bytes = f.memory_limit_mib << 20;
   options.tier = tier;
-  p->engine = wasm::createV8Engine(options);
+  // Compiled code is kept beside the store, so the second run of a policy skips compiling it.
+  options.code_cache_dir = (store::Store::defaultRoot().parent_path() / "code-cache").string();
+  auto engine = wasm::createEngine(f.engine, options);
+  if (!engine) return engine.error();
+  p->engine = *engine;
   auto module = policy::loadModule(*p->engine, bytes);
   if (!module) return module.error();
   auto mode = chooseMode(f, **module);

@@ -23,6 +23,7 @@ struct RunFlags {
   bool raw = false;
   double timeout_seconds = 0;  // 0: no deadline, as upstream kwctl
   uint64_t memory_limit_mib = 256;
+  std::string engine = "v8";  // --engine / KUBEWARDEN_ENGINE
   RemoteFlags remote;  // registry:// and https:// policies are pulled into the store first
   VerificationFlags verification;
   HostFlags host;  // --allow-context-aware, record/replay of host capability calls
