@@ -8,6 +8,8 @@
 #include <iterator>
 #include <regex>
 
+#include "common/file_read.h"
+
 namespace kw {
 
 using Json = nlohmann::json;
@@ -72,9 +74,7 @@ Json parseYamlToJson(std::string_view text) {
 }
 
 Result<std::string> readTextFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return readFileBounded(path, kMaxTextFileBytes);
 }
 
 Result<YAML::Node> loadYaml(std::string_view text, std::string_view source) {

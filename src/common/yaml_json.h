@@ -18,7 +18,7 @@ nlohmann::json yamlToJson(const YAML::Node& node);
 // Throws YAML::Exception on malformed input; callers turn it into their own error.
 nlohmann::json parseYamlToJson(std::string_view text);
 
-// The whole file; the error names the path and the OS reason ("cannot read <path>: <reason>").
+// The whole file, bounded as readFileBounded does; errors name the path and the reason.
 Result<std::string> readTextFile(const std::filesystem::path& path);
 
 // Parses one YAML document; errors read "<source>: invalid YAML at line L, column C: <why>".

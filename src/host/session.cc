@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/file_read.h"
 #include "host/yaml_text.h"
 
 namespace kw::host {
@@ -73,13 +74,12 @@ Result<std::vector<Exchange>> sessionFromYaml(std::string_view text) {
 }
 
 Result<std::vector<Exchange>> readSession(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return makeError(
-        fmt::format("Cannot open host capabilities interactions file {}", path.string()));
+  auto text = readFileBounded(path);
+  if (!text) {
+    return makeError(fmt::format("Cannot open host capabilities interactions file {}: {}",
+                                 path.string(), text.error().message));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::stringstream ss(*text);
   auto r = sessionFromYaml(ss.str());
   if (!r)
     return makeError(

@@ -7,17 +7,16 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/file_read.h"
 
 namespace kw::kube {
 namespace fs = std::filesystem;
 namespace {
 
 Result<std::string> readText(const fs::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError("cannot read " + std::string(what) + " " + path.string());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  auto text = readFileBounded(path);
+  if (!text) return makeError(std::string(what) + ": " + text.error().message);
+  return text;
 }
 
 // The error names the kubeconfig field, which helps more than the offending character.

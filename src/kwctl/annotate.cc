@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_read.h"
 #include "kwctl/commands.h"
 #include "policy/evaluator.h"
 #include "policy/metadata.h"
@@ -60,11 +61,9 @@ Result<std::string> readText(const std::string& path, std::string_view what) {
   if (std::filesystem::is_directory(path, ec)) {
     return makeError(fmt::format("cannot read {} '{}': it is a directory", what, path));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return makeError(fmt::format("cannot read {} '{}': {}", what, path, std::strerror(errno)));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return makeError(fmt::format("cannot read {} '{}'", what, path));
+  auto text = readFileBounded(path, kMaxModuleBytes);
+  if (!text)
+    return makeError(fmt::format("cannot read {} '{}': {}", what, path, text.error().message));
   return text;
 }
 

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/file_read.h"
 #include "kwctl/commands.h"
 #include "kwctl/remote.h"
 #include "kwctl/signatures.h"
@@ -38,10 +39,9 @@ Result<std::string> readPolicy(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     return makeError(fmt::format("cannot read policy '{}': it is a directory", path));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read policy '{}': {}", path, std::strerror(errno)));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return makeError(fmt::format("cannot read policy '{}'", path));
+  auto bytes = readFileBounded(path, kMaxModuleBytes);
+  if (!bytes)
+    return makeError(fmt::format("cannot read policy '{}': {}", path, bytes.error().message));
   return bytes;
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "common/file_read.h"
 #include "kwctl/commands.h"
 #include "kwctl/progress.h"
 #include "kwctl/table.h"
@@ -17,8 +18,8 @@ namespace {
 
 // (mutating, context aware) as upstream shows them; a module without metadata is "unknown".
 std::pair<std::string, std::string> flagsOf(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(std::istreambuf_iterator<char>(in), {});
+  auto read = readFileBounded(path, kMaxModuleBytes);
+  std::string bytes = read ? std::move(*read) : std::string();
   auto md =
       policy::readMetadata(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   if (!md || !md->has_value()) return {"unknown", "no"};

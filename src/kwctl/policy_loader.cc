@@ -10,6 +10,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "common/file_read.h"
 #include "common/yaml_json.h"
 #include "store/store.h"
 #include "wasm/binary/module_binary.h"
@@ -65,13 +66,9 @@ std::string localPath(const std::string& uri) {
   return uri.starts_with("file://") ? uri.substr(7) : uri;
 }
 
-Result<std::string> readInput(const std::string& path) {
-  if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  }
-  std::ifstream in(localPath(path), std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {}: no such file or not readable", path));
-  return std::string(std::istreambuf_iterator<char>(in), {});
+Result<std::string> readInput(const std::string& path, uint64_t max_bytes) {
+  if (path == "-") return readStdinBounded("standard input", max_bytes);
+  return readFileBounded(localPath(path), max_bytes);
 }
 
 void addRunFlags(CLI::App& cmd, RunFlags& f) {
@@ -104,10 +101,12 @@ void addRunFlags(CLI::App& cmd, RunFlags& f) {
 static Result<std::string> readPolicyModule(const RunFlags& f) {
   if (auto ok = requireVerifiable(f.uri, f.verification); !ok) return ok.error();
   std::error_code ec;
-  if (!isRemote(f.uri) && std::filesystem::exists(localPath(f.uri), ec)) return readInput(f.uri);
+  if (!isRemote(f.uri) && std::filesystem::exists(localPath(f.uri), ec)) {
+    return readInput(f.uri, kMaxModuleBytes);
+  }
   auto path = policyPath(f.uri, f.remote, f.verification);
   if (!path) return path.error();
-  return readInput(path->string());
+  return readInput(path->string(), kMaxModuleBytes);
 }
 
 Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f, wasm::CompileTier tier) {

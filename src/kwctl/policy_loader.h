@@ -8,6 +8,7 @@
 #include <string>
 
 #include "admission/admission_response.h"
+#include "common/file_read.h"
 #include "kwctl/host_flags.h"
 #include "kwctl/remote.h"
 #include "policy/evaluator.h"
@@ -45,8 +46,9 @@ struct Prepared {
 // `tier`: run compiles for a quick single evaluation; bench for steady-state speed.
 Result<std::unique_ptr<Prepared>> prepare(const RunFlags& flags, wasm::CompileTier tier);
 
-// A file's bytes; "-" reads stdin. `file://` is stripped.
-Result<std::string> readInput(const std::string& path);
+// A file's bytes, at most `max_bytes`; "-" reads stdin. `file://` is stripped. A folder or an
+// endless device (/dev/zero) is an error, not an exception or a runaway read.
+Result<std::string> readInput(const std::string& path, uint64_t max_bytes = kMaxTextFileBytes);
 std::string localPath(const std::string& uri);
 
 }  // namespace kw::kwctl

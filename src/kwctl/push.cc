@@ -7,6 +7,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "common/file_read.h"
 #include "kwctl/commands.h"
 #include "kwctl/progress.h"
 #include "kwctl/remote.h"
@@ -25,9 +26,9 @@ struct PushFlags {
 };
 
 Result<bool> isAnnotated(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {}", path.string()));
-  std::string bytes(std::istreambuf_iterator<char>(in), {});
+  auto read = readFileBounded(path, kMaxModuleBytes);
+  if (!read) return read.error();
+  const std::string& bytes = *read;
   auto md =
       policy::readMetadata(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   if (!md) return makeError(fmt::format("{}: {}", path.string(), md.error().message));

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "common/file_read.h"
 #include "kwctl/commands.h"
 #include "kwctl/remote.h"
 #include "kwctl/scaffold.h"
@@ -18,9 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 
 Result<std::string> readText(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {} {}", what, path));
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  auto text = readFileBounded(path, kMaxModuleBytes);
+  if (!text) return makeError(fmt::format("{}: {}", what, text.error().message));
+  return text;
 }
 
 Result<policy::Metadata> metadataOfModule(const fs::path& path, const std::string& uri) {

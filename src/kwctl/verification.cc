@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "common/file_read.h"
 #include "oci/reference.h"
 #include "oci/registry_client.h"
 #include "sigstore/verification_config.h"
@@ -18,11 +19,9 @@ namespace {
 using OptionalConfig = std::optional<sigstore::VerificationConfig>;
 
 Result<std::string> readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return makeError(fmt::format("could not read file {}: {}", path, std::strerror(errno)));
-  }
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto text = readFileBounded(path);
+  if (!text) return makeError("could not read file: " + text.error().message);
+  return text;
 }
 
 // "k=v" pairs; entries without "=" are ignored, as upstream does.

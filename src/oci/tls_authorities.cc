@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "common/file_read.h"
+
 namespace kw::oci {
 namespace {
 
@@ -43,9 +45,9 @@ Status parseDer(const std::string& bytes, std::vector<X509*>& out) {
 
 Status load(const SourceAuthority& authority, std::vector<X509*>& out) {
   if (authority.type == SourceAuthority::Type::Data) return parsePem(authority.data, out);
-  std::ifstream in(authority.path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {}", authority.path));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = readFileBounded(authority.path);
+  if (!read) return read.error();
+  const std::string& bytes = *read;
   if (bytes.find("-----BEGIN") != std::string::npos) return parsePem(bytes, out);
   return parseDer(bytes, out);
 }

@@ -11,6 +11,7 @@
 #include <latch>
 #include <thread>
 
+#include "common/file_read.h"
 #include "common/sha256.h"
 #include "host/default_dispatcher.h"
 
@@ -43,9 +44,9 @@ Status runOnPool(WorkerPool& pool, std::vector<std::function<void()>> jobs) {
 }
 
 Result<Bytes> readModule(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(fmt::format("cannot read {}", path.string()));
-  return Bytes(std::istreambuf_iterator<char>(in), {});
+  auto bytes = readFileBounded(path, kMaxModuleBytes);
+  if (!bytes) return bytes.error();
+  return Bytes(bytes->begin(), bytes->end());
 }
 
 // (major, minor) of a semantic version, nullopt when it does not start with "X.Y".

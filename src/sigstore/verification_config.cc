@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/file_read.h"
 #include "common/yaml_json.h"
 
 namespace kw::sigstore {
@@ -207,13 +208,9 @@ Result<VerificationConfig> parseVerificationConfig(std::string_view yaml, std::s
 }
 
 Result<VerificationConfig> readVerificationConfig(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return makeError(fmt::format("cannot read verification config {}: No such file or directory",
-                                 path.string()));
-  }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parseVerificationConfig(text, path.string());
+  auto text = readFileBounded(path);
+  if (!text) return makeError("verification config: " + text.error().message);
+  return parseVerificationConfig(*text, path.string());
 }
 
 }  // namespace kw::sigstore

@@ -276,6 +276,25 @@ TEST_F(KwctlRun, MissingPolicyFileIsAnError) {
   expectOneErrorLine(o);
 }
 
+// Issue 16's probe: a folder where a file belongs aborted kwctl with an uncaught exception (exit
+// 134), and -r /dev/zero read without end. Each is now one error line.
+TEST_F(KwctlRun, FoldersAndEndlessInputsAreClearErrors) {
+  auto req = writeRequest(podRequest("u", false));
+  auto folder = kw("run /etc -r " + quote(req));
+  expectOneErrorLine(folder);
+  EXPECT_NE(folder.err.find("/etc is a directory, not a file"), std::string::npos) << folder.err;
+  auto request_folder = kw("run " + guest("pod_privileged") + " -r /etc");
+  expectOneErrorLine(request_folder);
+  EXPECT_NE(request_folder.err.find("is a directory"), std::string::npos) << request_folder.err;
+  auto settings_folder = kw("run " + guest("pod_privileged") + " -r " + quote(req) + " -s /etc");
+  expectOneErrorLine(settings_folder);
+  EXPECT_NE(settings_folder.err.find("is a directory"), std::string::npos) << settings_folder.err;
+  auto endless = kw("run " + guest("pod_privileged") + " -r /dev/zero");
+  expectOneErrorLine(endless);
+  EXPECT_NE(endless.err.find("/dev/zero is larger than 67108864 bytes"), std::string::npos)
+      << endless.err;
+}
+
 TEST_F(KwctlRun, NonWasmPolicyIsAnError) {
   auto req = writeRequest(podRequest("u", false));
   auto not_wasm = write("policy.wasm", "this is not a wasm module\n");
