@@ -1,9 +1,11 @@
 #include "server/policies_file.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
+#include <set>
 
 #include "common/yaml_json.h"
 #include "fetch/fetcher.h"
@@ -27,6 +29,9 @@ class PolicyErrors {
   }
   Error policy(std::string_view problem) const {
     return makeError(fmt::format("{}: policy \"{}\": {}", source_, id_, problem));
+  }
+  void warn(std::string_view problem) const {
+    spdlog::warn("{}: policy \"{}\": {}", source_, id_, problem);
   }
 
  private:
@@ -88,8 +93,26 @@ Result<std::set<policy::ContextAwareResource>> contextAwareResources(const Json&
   return out;
 }
 
+// Upstream ignores unknown fields, and so do we; but a typo such as `setting:` would silently
+// drop a policy's settings, so each one is named in a warning. The controller's namespacedName
+// is known, though unused here.
+void warnUnknownFields(const Json& p, const PolicyErrors& err) {
+  static const std::set<std::string, std::less<>> known = {
+      "url",           "policyMode", "allowedToMutate", "settings", "contextAwareResources",
+      "namespacedName"};
+  for (const auto& [key, value] : p.items()) {
+    if (!known.contains(key)) {
+      err.warn(
+          fmt::format("unknown field \"{}\" is ignored (known fields: url, policyMode, "
+                      "allowedToMutate, settings, contextAwareResources)",
+                      key));
+    }
+  }
+}
+
 Result<PolicyEntry> parseEntry(const Json& p, const PolicyErrors& err) {
   if (!p.is_object()) return err.policy("expected a map with at least the field \"url\"");
+  warnUnknownFields(p, err);
   PolicyEntry e;
   auto url = requiredUrl(p, err);
   if (!url) return url.error();

@@ -3,10 +3,15 @@
 #include "server/policies_file.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include "support/test_env.h"
 
 namespace kw::server {
 namespace {
@@ -269,6 +274,42 @@ TEST(PoliciesFileSourcesTest, ErrorsNameFileAndEntry) {
   auto insecure = parseSources("insecure_sources: host\n", "sources.yml");
   ASSERT_FALSE(insecure.ok());
   EXPECT_EQ(insecure.error().message, R"(sources.yml: field "insecure_sources": expected a list)");
+}
+
+}  // namespace
+}  // namespace kw::server
+
+namespace kw::server {
+namespace {
+
+// Issue 16's probe: `setting:` for `settings:` turned a policy's settings off without a word.
+TEST(PoliciesFileTest, UnknownFieldsAreAcceptedWithAWarning) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  auto policies = parsePolicies(
+      "safe:\n  url: file:///p.wasm\n  setting:\n    denied_labels: [owner]\n"
+      "  namespacedName: {Namespace: \"\", Name: safe}\n",
+      "policies.yml");
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(policies.ok()) << policies.error().message;
+  EXPECT_TRUE(policies->at("safe").settings.empty());
+  EXPECT_NE(log.str().find("policies.yml: policy \"safe\": unknown field \"setting\" is ignored"),
+            std::string::npos)
+      << log.str();
+  EXPECT_EQ(log.str().find("namespacedName"), std::string::npos) << log.str();
+}
+
+// Issue 16's probe: `policy-server --policies /etc` died on an uncaught std::ios_base::failure.
+TEST(PoliciesFileTest, AFolderIsAClearError) {
+  auto policies = readPoliciesFile("/etc");
+  ASSERT_FALSE(policies.ok());
+  EXPECT_EQ(policies.error().message, "/etc is a directory, not a file");
+  auto run = test::runCommand((test::binDir() / "policy-server").string() +
+                              " --policies /etc --port 0 2>&1");
+  EXPECT_GT(run.status, 0) << run.out;  // an exit with an error, not a crash (-1)
+  EXPECT_NE(run.out.find("/etc is a directory, not a file"), std::string::npos) << run.out;
 }
 
 }  // namespace
