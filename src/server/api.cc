@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "admission/strict_json.h"
+
 namespace kw::server {
 namespace {
 
@@ -327,7 +329,7 @@ const Json* checkRaw(const Json& body, Fields& f, std::string& problem) {
 }
 
 // nlohmann's message without its "[json.exception.parse_error.101] " tag.
-std::string parseProblem(const Json::parse_error& e) {
+std::string parseProblem(const Json::exception& e) {
   std::string_view what = e.what();
   auto tag_end = what.find("] ");
   return std::string(tag_end == std::string_view::npos ? what : what.substr(tag_end + 2));
@@ -497,8 +499,13 @@ void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRe
   }
   Json body;
   try {
-    body = Json::parse(request.body);
-  } catch (const Json::parse_error& e) {
+    body = admission::parseStrict(request.body);
+  } catch (const admission::DuplicateField& e) {
+    // Two readers of one body must not see two requests: refused as upstream's serde does.
+    refuse(bodyRejection(endpoint, 422, std::string(kDataPrefix) + e.what()));
+    return;
+  } catch (const Json::exception& e) {
+    // Syntax errors, and numbers out of range (1e999): the client's fault, never a 500.
     refuse(bodyRejection(endpoint, 400, std::string(kSyntaxPrefix) + parseProblem(e)));
     return;
   }

@@ -326,6 +326,32 @@ TEST_F(ApiTest, MalformedJsonIs400) {
   EXPECT_TRUE(audit.response.body.starts_with("Failed to parse the request body as JSON: "));
 }
 
+// Issue 16's probe: a number out of range answered 500 (and logged an error) instead of 400,
+// and a repeated `request` member was accepted, the last one winning.
+TEST_F(ApiTest, OutOfRangeNumbersAre400AndRepeatedFieldsAre422) {
+  Answer big = call(post("/validate/privileged", R"({"x": 1e999, "request": {}})"));
+  EXPECT_EQ(big.response.status, 400) << big.response.body;
+  EXPECT_TRUE(
+      big.json()
+          .value("message", "")
+          .starts_with("Failed to parse the request body as JSON: number overflow parsing '1e999'"))
+      << big.response.body;
+
+  const std::string prefix = "Failed to deserialize the JSON body into the target type: ";
+  std::string review = podReview("u-dup", true).dump();
+  std::string twice = R"({"request": {"uid": "decoy"}, )" + review.substr(1);
+  Answer dup = call(post("/validate/privileged", twice));
+  EXPECT_EQ(dup.response.status, 422) << dup.response.body;
+  EXPECT_EQ(dup.json().value("message", ""), prefix + "duplicate field `request`");
+  std::string nested = review;
+  nested.replace(nested.find(R"("uid":)"), 6, R"("uid":"decoy","uid":)");
+  Answer inner = call(post("/validate/privileged", nested));
+  EXPECT_EQ(inner.response.status, 422) << inner.response.body;
+  EXPECT_EQ(inner.json().value("message", ""), prefix + "duplicate field `uid`");
+  // The same review without the repeat is evaluated as usual.
+  EXPECT_EQ(call(post("/validate/privileged", review)).response.status, 200);
+}
+
 TEST_F(ApiTest, WrongContentTypeIs415) {
   std::string body = podReview("u-ct", false).dump();
   for (const char* ct : {"text/plain", "", "application/xml", "json"}) {
