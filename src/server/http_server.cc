@@ -240,6 +240,12 @@ kw::Status HttpServer::Impl::setupTls() {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  // TLS 1.2 offers only forward-secret key exchange with AEAD ciphers (TLS 1.3's suites are all
+  // of that kind already): no static RSA key exchange, no CBC with SHA-1.
+  SSL_CTX_set_cipher_list(ctx.native_handle(),
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
   error_code ec;
   ctx.use_certificate_chain_file(options_.cert_file, ec);
   if (ec) {

@@ -228,7 +228,10 @@ const Pki& pki() {
         "openssl req -x509 " +
         ec_key +
         " -keyout rogue.key -out rogue.crt -days 2 "
-        "-subj /CN=rogue 2>&1";
+        "-subj /CN=rogue && "
+        // An RSA server certificate, with which static-RSA suites would be possible.
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.crt -days 2 "
+        "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1";
     auto result = kw::test::runCommand("(" + script + ") 2>&1");
     p.ok = result.status == 0;
     p.error = result.out;
@@ -574,6 +577,29 @@ TEST_F(HttpServerTest, ServesOverTls) {
   ASSERT_FALSE(plain.send(makeRequest(http::verb::get, "/")));
   auto [read_ec, data] = plain.readUntilClose(5s);
   EXPECT_EQ(data.find("HTTP/1.1 200"), std::string::npos);
+}
+
+// Issue 16's probe: TLS 1.2 accepted static-RSA key exchange and CBC-SHA1 (AES128-SHA).
+TEST_F(HttpServerTest, Tls12OffersOnlyForwardSecretAeadSuites) {
+  ServerOptions options = localOptions();
+  useTls(options, false);
+  if (IsSkipped()) return;
+  options.cert_file = pki().file("rsa.crt").string();
+  options.key_file = pki().file("rsa.key").string();
+  start(options);
+  auto tls12 = [&](const char* cipher) {
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.load_verify_file(pki().file("rsa.crt").string());
+    ctx.set_verify_mode(ssl::verify_peer);
+    SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx.native_handle(), cipher);
+    TlsClient client(server_->port(), ctx);
+    return client.handshake();
+  };
+  EXPECT_TRUE(tls12("AES128-SHA")) << "static RSA with CBC-SHA1 must be refused";
+  EXPECT_TRUE(tls12("AES256-GCM-SHA384")) << "static RSA key exchange must be refused";
+  error_code ec = tls12("ECDHE-RSA-AES128-GCM-SHA256");
+  EXPECT_FALSE(ec) << ec.message();
 }
 
 TEST_F(HttpServerTest, MutualTlsRequiresAClientCertificateFromTheCa) {
