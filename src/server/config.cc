@@ -79,16 +79,14 @@ void addLogFlags(CLI::App& app, ServerConfig& c, std::string& log_fmt) {
       ->envname("KUBEWARDEN_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
-  // Upstream also accepts `otlp`; we have no OTLP exporter, so say so instead of ignoring it.
-  app.add_option("--log-fmt", log_fmt, "Log output format: text or json")
+  app.add_option("--log-fmt", log_fmt, "Log output format: text, json or otlp")
       ->envname("KUBEWARDEN_LOG_FMT")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {
-            if (v == "text" || v == "json") return {};
-            if (v == "otlp") return "otlp is not supported by this build: use text or json";
-            return "must be text or json, got `" + v + "`";
+            if (v == "text" || v == "json" || v == "otlp") return {};
+            return "must be text, json or otlp, got `" + v + "`";
           },
-          "text|json"))
+          "text|json|otlp"))
       ->capture_default_str();
 }
 
@@ -207,7 +205,9 @@ Result<ServerConfig> parseConfig(int argc, const char* const* argv) {
     return makeError(e.what());
   }
   flags.finish();
-  c.log_fmt = log_fmt == "json" ? LogFormat::Json : LogFormat::Text;
+  c.log_fmt = log_fmt == "json"   ? LogFormat::Json
+              : log_fmt == "otlp" ? LogFormat::Otlp
+                                  : LogFormat::Text;
   if (c.show_version) return c;
   if (auto ok = checkConsistency(c); !ok) return ok.error();
   return c;

@@ -15,7 +15,10 @@ namespace kw::server {
 // The version we claim to be for metadata `minimumKubewardenVersion` checks (§1.2 step 6).
 constexpr std::string_view kKubewardenVersion = "1.10.0";
 
-enum class LogFormat { Text, Json };
+// Otlp is what upstream's controller sets when tracing is on: upstream then exports spans over
+// OTLP and still prints text logs. We print the text logs and say, once, that spans are not
+// exported yet.
+enum class LogFormat { Text, Json, Otlp };
 
 struct ServerConfig {
   // Logging.

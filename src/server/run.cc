@@ -1,7 +1,5 @@
 #include "server/run.h"
 
-#include "server/host_setup.h"
-
 #include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/base_sink.h>
@@ -19,6 +17,7 @@
 #include "server/api.h"
 #include "server/config.h"
 #include "server/environment.h"
+#include "server/host_setup.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/policies_file.h"
@@ -56,6 +55,10 @@ void setupLogging(const ServerConfig& config) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::flush_on(spdlog::level::info);
+  if (config.log_fmt == LogFormat::Otlp) {
+    spdlog::warn(
+        "--log-fmt otlp: spans are not exported over OTLP by this build yet; logging as text");
+  }
 }
 
 void printVersion() {
@@ -132,12 +135,13 @@ int serve(const ServerConfig& config) {
     spdlog::error("{}", started.error().message);
     return 1;
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - boot);
-  spdlog::info("policy-server ready on {}:{} ({}) in {} ms: {} policies over {} modules, {} "
-               "workers",
-               config.addr, server.port(), config.tlsEnabled() ? "https" : "http", ms.count(),
-               (*env)->policyCount(), (*env)->distinctModules(), pool.size());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  boot);
+  spdlog::info(
+      "policy-server ready on {}:{} ({}) in {} ms: {} policies over {} modules, {} "
+      "workers",
+      config.addr, server.port(), config.tlsEnabled() ? "https" : "http", ms.count(),
+      (*env)->policyCount(), (*env)->distinctModules(), pool.size());
 
   sigset_t signals = shutdownSignals();
   int sig = 0;

@@ -217,14 +217,21 @@ TEST_F(ServerConfigTest, ClientCaNeedsTls) {
   EXPECT_NE(c.error().message.find("--client-ca-file"), std::string::npos);
 }
 
+// Issue 16: upstream's controller sets KUBEWARDEN_LOG_FMT=otlp when tracing is on; that made
+// ours exit 1. It is accepted, and logs stay text.
+TEST_F(ServerConfigTest, OtlpLogFormatIsAccepted) {
+  auto c = parse({"--log-fmt", "otlp"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->log_fmt, LogFormat::Otlp);
+}
+
 TEST_F(ServerConfigTest, InvalidValuesAreErrors) {
   struct Case {
     std::vector<std::string> args;
     std::string needle;
   };
   const Case cases[] = {
-      {{"--log-fmt", "otlp"}, "otlp is not supported"},
-      {{"--log-fmt", "xml"}, "must be text or json"},
+      {{"--log-fmt", "xml"}, "must be text, json or otlp"},
       {{"--log-level", "verbose"}, "--log-level"},
       {{"--policy-timeout", "0"}, "--policy-timeout"},
       {{"--policy-timeout", "-1"}, "--policy-timeout"},
