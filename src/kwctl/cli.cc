@@ -60,7 +60,9 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // app.exit prints the message (or the help); usage errors then exit 2, as clap's do in
+    // upstream kwctl, instead of CLI11's own codes (106, 109, …) that scripts would not expect.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return exit_code;
 }

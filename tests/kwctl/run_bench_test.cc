@@ -295,6 +295,17 @@ TEST_F(KwctlRun, FoldersAndEndlessInputsAreClearErrors) {
       << endless.err;
 }
 
+// Issue 16's CLI comparison: usage errors exited with CLI11's codes (106, 109, …); upstream's
+// clap exits 2, and scripts test for it. Help and version stay 0.
+TEST_F(KwctlRun, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(kw("run " + guest("pod_privileged")).status, 2);  // -r is required
+  EXPECT_EQ(kw("--no-such-flag").status, 2);
+  EXPECT_EQ(kw("no-such-command").status, 2);
+  EXPECT_EQ(kw("run " + guest("pod_privileged") + " -r x.json --timeout soon").status, 2);
+  EXPECT_EQ(kw("--help").status, 0);
+  EXPECT_EQ(kw("--version").status, 0);
+}
+
 TEST_F(KwctlRun, NonWasmPolicyIsAnError) {
   auto req = writeRequest(podRequest("u", false));
   auto not_wasm = write("policy.wasm", "this is not a wasm module\n");
