@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cmath>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -16,16 +18,25 @@ namespace {
 struct PresenceFlag {
   CLI::Option* option;
   bool* target;
+  std::shared_ptr<std::string> value;  // what followed the flag or sat in its variable, if any
 };
+
+bool looksFalse(std::string value) {
+  for (char& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return value == "false" || value == "0" || value == "no" || value == "off";
+}
 
 class FlagSet {
  public:
   explicit FlagSet(CLI::App& app) : app_(app) {}
 
+  // On when given, with or without a value: upstream's clap arguments take one (`--daemon true`)
+  // and read only their presence, so even `false` turns them on. We do the same, and say so.
   void presence(const std::string& name, const std::string& env, bool& target,
                 const std::string& help) {
-    CLI::Option* o = app_.add_flag(name, help)->envname(env)->disable_flag_override();
-    flags_.push_back({o, &target});
+    auto value = std::make_shared<std::string>();
+    CLI::Option* o = app_.add_option(name, *value, help)->envname(env)->expected(0, 1);
+    flags_.push_back({o, &target, value});
   }
 
   // An option whose absence means "not configured", not an empty string.
@@ -36,8 +47,16 @@ class FlagSet {
     optionals_.push_back({o, holder, &target});
   }
 
-  void finish() {
-    for (auto& f : flags_) *f.target = f.option->count() > 0;
+  void finish(std::vector<std::string>& warnings) {
+    for (auto& f : flags_) {
+      *f.target = f.option->count() > 0;
+      if (*f.target && looksFalse(*f.value)) {
+        warnings.push_back(fmt::format(
+            "{} was given `{}`, which turns it on, as upstream's policy-server does; leave it "
+            "out (and unset {}) to turn it off",
+            f.option->get_name(), *f.value, f.option->get_envname()));
+      }
+    }
     for (auto& o : optionals_) {
       if (o.option->count() > 0) *o.target = *o.value;
     }
@@ -204,7 +223,7 @@ Result<ServerConfig> parseConfig(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     return makeError(e.what());
   }
-  flags.finish();
+  flags.finish(c.warnings);
   c.log_fmt = log_fmt == "json"   ? LogFormat::Json
               : log_fmt == "otlp" ? LogFormat::Otlp
                                   : LogFormat::Text;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -24,6 +25,8 @@ struct ServerConfig {
   // Logging.
   std::string log_level = "info";  // trace|debug|info|warn|error
   LogFormat log_fmt = LogFormat::Text;
+  // Said once logging is set up: settings that work, but not as their spelling suggests.
+  std::vector<std::string> warnings;
   bool log_no_color = false;  // upstream inverts this flag (a bug); we do not
 
   // Listener.

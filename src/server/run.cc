@@ -55,6 +55,7 @@ void setupLogging(const ServerConfig& config) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::flush_on(spdlog::level::info);
+  for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
   if (config.log_fmt == LogFormat::Otlp) {
     spdlog::warn(
         "--log-fmt otlp: spans are not exported over OTLP by this build yet; logging as text");

@@ -225,6 +225,24 @@ TEST_F(ServerConfigTest, OtlpLogFormatIsAccepted) {
   EXPECT_EQ(c->log_fmt, LogFormat::Otlp);
 }
 
+// Issue 16's CLI comparison: upstream's boolean flags take a value (`--enable-metrics true`, the
+// clap form) and read only their presence; ours refused the value.
+TEST_F(ServerConfigTest, BooleanFlagsTakeAnOptionalValueAsUpstream) {
+  ServerConfig c = parseOk({"--enable-metrics", "true", "--daemon", "--log-level", "debug",
+                            "--ignore-kubernetes-connection-failure=1"});
+  EXPECT_TRUE(c.enable_metrics);
+  EXPECT_TRUE(c.daemon);
+  EXPECT_TRUE(c.ignore_kubernetes_connection_failure);
+  EXPECT_EQ(c.log_level, "debug");  // a flag without a value does not swallow the next one
+  EXPECT_TRUE(c.warnings.empty());
+  ServerConfig off = parseOk({"--daemon=false"});
+  EXPECT_TRUE(off.daemon);  // as upstream: presence is what counts
+  ASSERT_EQ(off.warnings.size(), 1u);
+  EXPECT_NE(off.warnings[0].find("--daemon was given `false`, which turns it on"),
+            std::string::npos)
+      << off.warnings[0];
+}
+
 TEST_F(ServerConfigTest, InvalidValuesAreErrors) {
   struct Case {
     std::vector<std::string> args;
@@ -239,7 +257,6 @@ TEST_F(ServerConfigTest, InvalidValuesAreErrors) {
       {{"--workers", "0"}, "--workers"},
       {{"--port", "70000"}, "--port"},
       {{"--no-such-flag"}, "--no-such-flag"},
-      {{"--daemon=false"}, "daemon"},
   };
   for (const auto& c : cases) {
     auto r = parse(c.args);
