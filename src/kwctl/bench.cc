@@ -73,8 +73,31 @@ double percentile(const std::vector<double>& sorted, double q) {
   return sorted[idx];
 }
 
-int runBench(const BenchFlags& f) {
+// Upstream's tiny-bench flags: a sample count maps onto our iteration count; bootstrap
+// resampling and its result files have no counterpart here, so asking for them is an error
+// rather than a silent no-op.
+Status checkUpstreamFlags(BenchFlags& f) {
+  if (f.num_resamples > 0) {
+    return makeError(
+        "--num-resamples is not supported: kwctl bench reports the median and percentiles of "
+        "its samples directly, without bootstrap resampling");
+  }
+  if (f.dump_results) {
+    return makeError(
+        "--dump-results-to-disk is not supported: use -o json and redirect the output");
+  }
+  if (f.num_samples > 0) {
+    if (f.iterations > 0 && f.iterations != f.num_samples) {
+      return makeError("--num-samples and --iterations ask for different sample counts");
+    }
+    f.iterations = f.num_samples;
+  }
+  return okStatus();
+}
+
+int runBench(BenchFlags f) {
   if (f.threads == 0) return fail("--threads must be at least 1");
+  if (auto ok = checkUpstreamFlags(f); !ok) return fail(ok.error().message);
   auto prepared = prepare(f.run, wasm::CompileTier::Optimized);
   if (!prepared) return fail(prepared.error().message);
   const Prepared& p = **prepared;
@@ -136,9 +159,12 @@ void addBenchCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--reuse-instance", f->reuse_instance,
                 "Evaluate on one reused instance instead of a fresh one each time");
   cmd->add_option("-o,--output", f->output, "text or json")->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--num-samples", f->num_samples, "Accepted for compatibility; unused");
-  cmd->add_option("--num-resamples", f->num_resamples, "Accepted for compatibility; unused");
-  cmd->add_flag("--dump-results-to-disk", f->dump_results, "Accepted for compatibility; unused");
+  cmd->add_option("--num-samples", f->num_samples,
+                  "Number of evaluations to measure (as --iterations)");
+  cmd->add_option("--num-resamples", f->num_resamples,
+                  "Upstream's bootstrap resamples: not supported, refused");
+  cmd->add_flag("--dump-results-to-disk", f->dump_results,
+                "Upstream's result files: not supported, refused (use -o json)");
   cmd->callback([f, &exit_code] { exit_code = runBench(*f); });
 }
 

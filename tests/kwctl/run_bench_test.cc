@@ -397,6 +397,26 @@ TEST_F(KwctlRunBench, JsonReportEscapesThePolicyId) {
   EXPECT_EQ(j.value("policy", ""), odd.string()) << j.dump();
 }
 
+// Issue 16's CLI comparison: upstream's tiny-bench flags were accepted and ignored.
+TEST_F(KwctlRunBench, UpstreamSampleFlagsAreHonouredOrRefused) {
+  // --num-samples 50 agrees with the --iterations 50 bench() passes.
+  expectStats(bench(" --num-samples 50"));
+  auto req = writeRequest(podRequest("bench-uid", true));
+  std::string base = "bench " + guest("pod_privileged") + " -r " + quote(req) + " ";
+  auto samples = kw(base + "--num-samples 7 --warm-up-time 0 -o json");
+  ASSERT_EQ(samples.status, 0) << samples.err;
+  EXPECT_EQ(json::parse(samples.out).value("iterations", 0), 7) << samples.out;
+  auto conflict = kw(base + "--num-samples 7 --iterations 8");
+  expectOneErrorLine(conflict);
+  EXPECT_NE(conflict.err.find("different sample counts"), std::string::npos) << conflict.err;
+  auto resamples = kw(base + "--num-resamples 100");
+  expectOneErrorLine(resamples);
+  EXPECT_NE(resamples.err.find("--num-resamples is not supported"), std::string::npos);
+  auto dump = kw(base + "--dump-results-to-disk");
+  expectOneErrorLine(dump);
+  EXPECT_NE(dump.err.find("--dump-results-to-disk is not supported"), std::string::npos);
+}
+
 TEST_F(KwctlRunBench, FailingEvaluationFailsTheBench) {
   auto req = writeRequest(podRequest("u", false));
   auto o = kw("bench " + guest("endless_loop") + " -r " + quote(req) +
