@@ -115,8 +115,14 @@ Result<fs::path> fetchPolicy(const std::string& uri, const std::string& source,
 
 }  // namespace
 
-// inspect and scaffold never verify, as upstream.
+// inspect and scaffold never verify, as upstream, and read a policy already in the store
+// without going to the network, so they work offline; only a missing one is pulled.
 Result<fs::path> policyPath(const std::string& uri, const RemoteFlags& f) {
+  if (isRemote(uri)) {
+    auto fetcher = makeFetcher(f, {});
+    if (!fetcher) return fetcher.error();
+    if (auto stored = (*fetcher)->resolveLocal(uri)) return *stored;
+  }
   return fetchPolicy(uri, uri, f);
 }
 

@@ -51,8 +51,9 @@ Result<std::unique_ptr<fetch::Fetcher>> makeFetcher(const RemoteFlags& flags,
 
 // registry://, https:// or http://: needs the network.
 bool isRemote(const std::string& uri);
-// A local file, file:// URL, store URI or store SHA prefix as a path; remote URIs are pulled
-// into the store first (as upstream's run/inspect/scaffold do).
+// A local file, file:// URL, store URI or store SHA prefix as a path, for inspect and
+// scaffold: a remote URI already in the store is read from there (no network, as upstream),
+// otherwise pulled into the store first.
 Result<std::filesystem::path> policyPath(const std::string& uri_or_sha_prefix,
                                          const RemoteFlags& flags);
 // As above, for run/bench: when `verification` (or the default verification config) applies,

@@ -157,6 +157,27 @@ TEST_P(KwctlDistributionRegistry, PushPullRunInspectDigestPoliciesRm) {
   EXPECT_EQ(kwctl("policies", false).out, "");
 }
 
+// Issue 16's CLI comparison: inspect and scaffold manifest pulled again even when the policy
+// was in the store, and failed offline; upstream reads the store.
+TEST_P(KwctlDistributionRegistry, InspectAndScaffoldReadTheStoreOffline) {
+  std::string policy = uri("kw/offline:v1");
+  ASSERT_EQ(kwctl("push " + quote(annotatedGuest("pod_privileged").string()) + " " + policy).status,
+            0);
+  auto pulled = kwctl("pull " + policy);
+  ASSERT_EQ(pulled.status, 0) << pulled.out;
+  reg_->stop();  // from here on, any registry request fails
+
+  auto shown = kwctl("inspect " + policy);
+  EXPECT_EQ(shown.status, 0) << shown.out;
+  EXPECT_NE(shown.out.find("Details"), std::string::npos) << shown.out;
+  auto manifest = kwctl("scaffold manifest -t ClusterAdmissionPolicy " + policy, true, true);
+  EXPECT_EQ(manifest.status, 0) << manifest.out;
+  EXPECT_NE(manifest.out.find("kind: ClusterAdmissionPolicy"), std::string::npos) << manifest.out;
+  // A policy that is not in the store still needs the registry, and says so.
+  auto absent = kwctl("inspect " + uri("kw/never-pulled:v1"));
+  EXPECT_NE(absent.status, 0) << absent.out;
+}
+
 TEST_P(KwctlDistributionRegistry, SaveLoadRoundTrip) {
   fs::path wasm = annotatedGuest("add_label");
   std::string policy = uri("kw/add-label:v2");
