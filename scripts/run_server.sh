@@ -7,5 +7,5 @@ build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 echo "policy-server on http://127.0.0.1:3000 with examples/policies.yml (Ctrl-C stops it)"
-exec "$root/$build/bin/policy-server" --addr 127.0.0.1 --port 3000 \
+exec "$root/$build/bin/policy-server" --addr 127.0.0.1 --port 3000 --enable-metrics \
   --policies examples/policies.yml "${@:2}"

@@ -173,7 +173,8 @@ class HttpServer::Impl {
  private:
   kw::Status validateOptions() const;
   kw::Status setupTls();
-  kw::Result<tcp::acceptor> listen(uint16_t port);
+  // `address_in_use`, when given, tells a port taken by another process from other failures.
+  kw::Result<tcp::acceptor> listen(uint16_t port, bool* address_in_use = nullptr);
   bool servesMetrics(Listener listener, const Request& request) const;
 
   asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor, Listener listener);
@@ -278,7 +279,7 @@ kw::Status HttpServer::Impl::setupTls() {
   return okStatus();
 }
 
-kw::Result<tcp::acceptor> HttpServer::Impl::listen(uint16_t port) {
+kw::Result<tcp::acceptor> HttpServer::Impl::listen(uint16_t port, bool* address_in_use) {
   error_code ec;
   asio::ip::address address = asio::ip::make_address(options_.address, ec);
   if (ec) return makeError(fmt::format("invalid bind address '{}'", options_.address));
@@ -293,7 +294,10 @@ kw::Result<tcp::acceptor> HttpServer::Impl::listen(uint16_t port) {
   acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (ec) return fail("configure");
   acceptor.bind(endpoint, ec);
-  if (ec) return fail("bind");
+  if (ec) {
+    if (address_in_use) *address_in_use = ec == asio::error::address_in_use;
+    return fail("bind");
+  }
   acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail("listen on");
   return acceptor;
@@ -309,10 +313,19 @@ kw::Status HttpServer::Impl::start() {
   auto api = listen(options_.port);
   if (!api) return api.error();
   if (options_.metrics_port && options_.serve_metrics) {
-    auto metrics = listen(*options_.metrics_port);
-    if (!metrics) return metrics.error();
-    metrics_acceptor_.emplace(std::move(*metrics));
-    metrics_port_ = metrics_acceptor_->local_endpoint().port();
+    bool in_use = false;
+    auto metrics = listen(*options_.metrics_port, &in_use);
+    if (metrics) {
+      metrics_acceptor_.emplace(std::move(*metrics));
+      metrics_port_ = metrics_acceptor_->local_endpoint().port();
+    } else if (in_use) {
+      // Upstream's chart runs an OpenTelemetry collector sidecar on this port; metrics then
+      // stay reachable on the main listener instead of stopping the server.
+      spdlog::warn("{}: serving /metrics on the main port {} instead", metrics.error().message,
+                   options_.port);
+    } else {
+      return metrics.error();
+    }
   }
   api_acceptor_.emplace(std::move(*api));
   port_ = api_acceptor_->local_endpoint().port();
@@ -560,7 +573,7 @@ bool HttpServer::Impl::servesMetrics(Listener listener, const Request& request) 
   if (!options_.serve_metrics || request.method() != http::verb::get) return false;
   if (targetPath(request.target()) != "/metrics") return false;
   if (listener == Listener::kMetrics) return true;
-  return !options_.metrics_port && metrics_ != nullptr;
+  return !metrics_acceptor_ && metrics_ != nullptr;
 }
 
 asio::awaitable<HttpResponse> HttpServer::Impl::dispatch(Listener listener, Request& request) {

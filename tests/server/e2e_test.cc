@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -189,9 +190,25 @@ TEST_F(PolicyServerE2E, MemoryHogIsRejectedWithAClearMessage) {
   EXPECT_EQ(server_->get("/readiness").status, 200);
 }
 
+TEST_F(PolicyServerE2E, MetricsOnlyWhenEnabled) {
+  // As upstream: no --enable-metrics, no metrics.
+  EXPECT_EQ(server_->get("/metrics").status, 404);
+}
+
+namespace asio = boost::asio;
+
 TEST_F(PolicyServerE2E, MetricsCountEvaluations) {
-  server_->post("/validate/privileged", review("me1", "metrics-ns", true));
-  auto m = server_->get("/metrics");
+  // The metrics port is taken (as by upstream's collector sidecar), so /metrics moves to the
+  // main port; the server says so and keeps running.
+  asio::io_context io;
+  asio::ip::tcp::acceptor squatter(io, {asio::ip::address_v4::loopback(), 0});
+  std::string taken = std::to_string(squatter.local_endpoint().port());
+  ServerProcess metered(policiesYml(), {"--enable-metrics", "--metrics-port", taken});
+  ASSERT_TRUE(metered.waitReady()) << metered.log();
+  EXPECT_NE(metered.log().find("serving /metrics on the main port"), std::string::npos)
+      << metered.log();
+  metered.post("/validate/privileged", review("me1", "metrics-ns", true));
+  auto m = metered.get("/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("kubewarden_policy_evaluations_total{"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("policy_name=\"privileged\""), std::string::npos);
@@ -292,15 +309,17 @@ TEST(PolicyServerExamples, ReadmeCurlAnswers) {
     std::ifstream f(sourceDir() / "examples/requests" / file);
     return std::string((std::istreambuf_iterator<char>(f)), {});
   };
-  auto rejected = json::parse(
-      server.post("/validate/pod-privileged", request("privileged-pod.json")).body);
+  auto rejected =
+      json::parse(server.post("/validate/pod-privileged", request("privileged-pod.json")).body);
   EXPECT_EQ(rejected["response"]["allowed"], false);
   EXPECT_EQ(rejected["response"]["status"]["message"], "Privileged container is not allowed");
-  auto patched = json::parse(server.post("/validate/add-label", request("unprivileged-pod.json")).body);
+  auto patched =
+      json::parse(server.post("/validate/add-label", request("unprivileged-pod.json")).body);
   EXPECT_EQ(patched["response"]["allowed"], true);
-  EXPECT_EQ(patched["response"]["patch"],
-            "W3sib3AiOiJhZGQiLCJwYXRoIjoiL21ldGFkYXRhL2xhYmVscy9rdWJld2FyZGVuLmlvfjFtdXRhdGVkIiwidmFs"
-            "dWUiOiJ0cnVlIn1d");
+  EXPECT_EQ(
+      patched["response"]["patch"],
+      "W3sib3AiOiJhZGQiLCJwYXRoIjoiL21ldGFkYXRhL2xhYmVscy9rdWJld2FyZGVuLmlvfjFtdXRhdGVkIiwidmFs"
+      "dWUiOiJ0cnVlIn1d");
 }
 
 }  // namespace

@@ -508,6 +508,23 @@ TEST_F(HttpServerTest, MetricsServedOnASeparatePort) {
   EXPECT_EQ(api.roundTrip(makeRequest(http::verb::get, "/metrics")).body(), "GET /metrics [] ");
 }
 
+// Issue 16: upstream's chart puts an OpenTelemetry collector on the metrics port; the server
+// exited when it was taken. It now serves /metrics on the main listener instead.
+TEST_F(HttpServerTest, MetricsFallBackToTheMainListenerWhenTheirPortIsTaken) {
+  asio::io_context io;
+  tcp::acceptor squatter(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  ServerOptions options = localOptions();
+  options.metrics_port = squatter.local_endpoint().port();
+  start(options);
+  EXPECT_FALSE(server_->metricsPort());
+  PlainClient client(server_->port());
+  Response response = client.roundTrip(makeRequest(http::verb::get, "/metrics"));
+  EXPECT_EQ(response.result_int(), 200u);
+  EXPECT_NE(response.body().find("# TYPE kubewarden_policy_evaluations_total counter"),
+            std::string::npos)
+      << response.body();
+}
+
 TEST_F(HttpServerTest, MetricsCanBeTurnedOff) {
   ServerOptions options = localOptions();
   options.serve_metrics = false;
