@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace kw::cluster {
 
@@ -18,5 +19,16 @@ struct Pki {
 // Fresh files in `dir` (any old ones are replaced). On failure, `error` names the step and
 // quotes openssl's output (also kept in dir/openssl.log).
 bool makePki(const std::filesystem::path& dir, Pki& pki, std::string& error);
+
+// A webhook server's credentials: a CA of its own (its certificate goes into the webhook's
+// caBundle) and the serving certificate it signs, with SAN IP 127.0.0.1 plus `dns_names`
+// (a Service reference needs "<service>.<namespace>.svc").
+struct ServingPki {
+  std::filesystem::path dir;
+  std::filesystem::path ca_cert, ca_key;
+  std::filesystem::path cert, key;
+};
+bool makeServingPki(const std::filesystem::path& dir, const std::vector<std::string>& dns_names,
+                    ServingPki& pki, std::string& error);
 
 }  // namespace kw::cluster

@@ -1,12 +1,16 @@
 #include "support/cluster_env.h"
 
+#include <curl/curl.h>
+
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
+#include "common/base64.h"
 #include "kube/config.h"
 
 #ifndef KW_CLUSTER_DIR
@@ -86,6 +90,132 @@ kube::Config withToken(kube::Config config, const std::string& token) {
   config.token_file.clear();
   config.token = token;
   return config;
+}
+
+bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+namespace {
+size_t appendTo(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+}  // namespace
+
+namespace {
+// POST `body` to etcd's HTTP gateway (`path` under /v3/); its answer, or the error.
+Result<std::string> etcdPost(const std::string& etcd_url, const std::string& path,
+                             const std::string& body) {
+  std::string answer;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, (etcd_url + path).c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendTo);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) return makeError("etcd " + path + ": " + curl_easy_strerror(rc));
+  if (status != 200)
+    return makeError("etcd " + path + ": HTTP " + std::to_string(status) + ": " + answer);
+  return answer;
+}
+}  // namespace
+
+Status compactEtcd(const std::string& etcd_url, int64_t revision) {
+  // Physical: returns once the old revisions are gone, not merely scheduled.
+  auto answer =
+      etcdPost(etcd_url, "/v3/kv/compaction",
+               nlohmann::json{{"revision", std::to_string(revision)}, {"physical", true}}.dump());
+  if (!answer) return answer.error();
+  return okStatus();
+}
+
+Status storeInEtcd(const std::string& etcd_url, const std::string& key,
+                   const nlohmann::json& object) {
+  auto answer = etcdPost(
+      etcd_url, "/v3/kv/put",
+      nlohmann::json{{"key", base64Encode(key)}, {"value", base64Encode(object.dump())}}.dump());
+  if (!answer) return answer.error();
+  return okStatus();
+}
+
+std::string randomUid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  char out[40];
+  std::snprintf(out, sizeof out, "%08x-%04x-4%03x-8%03x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>((b >> 48) & 0xfff),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return out;
+}
+
+nlohmann::json ClusterTest::create(const std::string& collection, const nlohmann::json& object) {
+  auto reply = admin_->request("POST", collection, object.dump(), "application/json");
+  EXPECT_TRUE(reply.ok()) << reply.error().message;
+  if (!reply.ok()) return nullptr;
+  EXPECT_EQ(reply->status, 201) << "POST " << collection << ": " << reply->body;
+  return reply->status == 201 ? nlohmann::json::parse(reply->body) : nlohmann::json();
+}
+
+nlohmann::json ClusterTest::putConfigMap(const std::string& name, nlohmann::json labels,
+                                         bool replace) {
+  nlohmann::json cm = {{"apiVersion", "v1"},
+                       {"kind", "ConfigMap"},
+                       {"metadata", {{"name", name}, {"namespace", ns_}, {"labels", labels}}},
+                       {"data", {{"name", name}}}};
+  std::string collection = "/api/v1/namespaces/" + ns_ + "/configmaps";
+  if (!replace) return create(collection, cm);
+  auto reply = admin_->request("PUT", collection + "/" + name, cm.dump(), "application/json");
+  EXPECT_TRUE(reply.ok()) << reply.error().message;
+  if (!reply.ok()) return nullptr;
+  EXPECT_EQ(reply->status, 200) << reply->body;
+  return reply->status == 200 ? nlohmann::json::parse(reply->body) : nlohmann::json();
+}
+
+std::shared_ptr<kube::Client> ClusterTest::serviceAccountClient(const std::string& name) {
+  create("/api/v1/namespaces/" + ns_ + "/serviceaccounts",
+         {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", name}}}});
+  // TokenRequest: a short-lived token signed with the harness's service-account key.
+  auto issued = create("/api/v1/namespaces/" + ns_ + "/serviceaccounts/" + name + "/token",
+                       {{"apiVersion", "authentication.k8s.io/v1"},
+                        {"kind", "TokenRequest"},
+                        {"spec", {{"expirationSeconds", 3600}}}});
+  if (!issued.is_object()) return nullptr;
+  auto client = kube::Client::create(withToken(admin_->config(), issued["status"]["token"]));
+  EXPECT_TRUE(client.ok()) << client.error().message;
+  return client.ok() ? *client : nullptr;
+}
+
+void ClusterTest::grant(const std::string& service_account,
+                        const std::vector<std::string>& resources,
+                        const std::vector<std::string>& verbs) {
+  std::string role = service_account + "-role";
+  create("/apis/rbac.authorization.k8s.io/v1/namespaces/" + ns_ + "/roles",
+         {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+          {"kind", "Role"},
+          {"metadata", {{"name", role}}},
+          {"rules", nlohmann::json::array(
+                        {{{"apiGroups", {""}}, {"resources", resources}, {"verbs", verbs}}})}});
+  create(
+      "/apis/rbac.authorization.k8s.io/v1/namespaces/" + ns_ + "/rolebindings",
+      {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+       {"kind", "RoleBinding"},
+       {"metadata", {{"name", role}}},
+       {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", role}}},
+       {"subjects",
+        nlohmann::json::array(
+            {{{"kind", "ServiceAccount"}, {"name", service_account}, {"namespace", ns_}}})}});
 }
 
 void ClusterTest::SetUp() {

@@ -77,7 +77,7 @@ bool makeSelfSignedCert(const fs::path& dir) {
 }
 
 ServerProcess::ServerProcess(const std::string& policies_yml, std::vector<std::string> extra,
-                             bool tls)
+                             bool tls, TlsFiles tls_files)
     : dir_(makeTempDir()), port_(freePort()), tls_(tls) {
   std::ofstream(dir_ / "policies.yml") << policies_yml;
   std::vector<std::string> args = {(binDir() / "policy-server").string(),
@@ -90,9 +90,12 @@ ServerProcess::ServerProcess(const std::string& policies_yml, std::vector<std::s
                                    "--policies-download-dir",
                                    dir_.string()};
   if (tls) {
-    makeSelfSignedCert(dir_);
-    args.insert(args.end(), {"--cert-file", (dir_ / "cert.pem").string(), "--key-file",
-                             (dir_ / "key.pem").string()});
+    if (tls_files.cert.empty()) {
+      makeSelfSignedCert(dir_);
+      tls_files = {dir_ / "cert.pem", dir_ / "key.pem"};
+    }
+    args.insert(args.end(),
+                {"--cert-file", tls_files.cert.string(), "--key-file", tls_files.key.string()});
   }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = spawnLogged(std::move(args), dir_ / "server.log");

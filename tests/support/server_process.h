@@ -16,11 +16,18 @@ struct HttpResult {
   std::string content_type;
 };
 
+// A serving certificate and key for the policy-server's HTTPS listener.
+struct TlsFiles {
+  std::filesystem::path cert, key;
+};
+
 class ServerProcess {
  public:
   // `policies_yml` is written to a temp dir; `extra_args` are appended to the command line.
+  // With `tls`, the server serves HTTPS with `tls_files`, or with a fresh self-signed pair for
+  // 127.0.0.1 when they are empty.
   ServerProcess(const std::string& policies_yml, std::vector<std::string> extra_args = {},
-                bool tls = false);
+                bool tls = false, TlsFiles tls_files = {});
   ~ServerProcess();
 
   // Waits until /readiness answers 200, or the process exits, or the timeout passes.
