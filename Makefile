@@ -3,7 +3,9 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: deps configure build test run demo bench format clean
+LOCAL_CLUSTER ?= $(BUILD_DIR)/local-cluster
+
+.PHONY: deps configure build test run demo bench format clean cluster cluster-down
 
 deps:
 	@bash scripts/deps.sh
@@ -24,6 +26,15 @@ run: build
 
 demo: build
 	bash scripts/kwctl_demo.sh $(BUILD_DIR)
+
+# etcd + kube-apiserver + a policy-server with examples/policies.yml registered as webhooks, on
+# loopback; returns once the webhooks are enforced. `make cluster-down` stops all three.
+cluster: build
+	$(BUILD_DIR)/bin/kw-cluster start --strict --dir $(LOCAL_CLUSTER) --tools $(BUILD_DIR)/tools/bin \
+	  --policy-server $(BUILD_DIR)/bin/policy-server --policies examples/policies.yml
+
+cluster-down:
+	@if [ -x $(BUILD_DIR)/bin/kw-cluster ]; then $(BUILD_DIR)/bin/kw-cluster stop --dir $(LOCAL_CLUSTER); fi
 
 bench: build
 	bash bench/run_all.sh $(BUILD_DIR)

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cluster/harness_pki.h"
+#include "cluster/harness_policy_server.h"
 #include "cluster/harness_process.h"
 #include "support/cluster_state.h"
 
@@ -72,19 +73,31 @@ bool readyz(const std::string& server, const Pki& pki, std::string& last) {
   return status == 200 && body == "ok";
 }
 
-// Stops whatever a previous state file says is running (an interrupted run, or a second setup).
+// Stops whatever a state file says is running (an interrupted run, a second setup, `stop`):
+// the policy-server first, so nothing calls it while the API server goes.
 void stopRecorded(const ClusterState& state, bool verbose) {
-  auto tools = fs::path(state.count(test::kClusterTools) ? state.at(test::kClusterTools) : "");
-  for (auto [key, name] : {std::pair{test::kClusterApiserverPid, "kube-apiserver"},
-                           std::pair{test::kClusterEtcdPid, "etcd"}}) {
+  auto value = [&](const char* key) {
     auto it = state.find(key);
-    if (it == state.end() || it->second.empty()) continue;
-    pid_t pid = std::stoi(it->second);
-    if (!processRuns(pid, (tools / name).string())) continue;
+    return it == state.end() ? std::string() : it->second;
+  };
+  auto tools = fs::path(value(test::kClusterTools));
+  struct Daemon {
+    const char* pid_key;
+    std::string binary;
+    const char* name;
+  };
+  for (const auto& d :
+       {Daemon{test::kClusterPolicyServerPid, value(test::kClusterPolicyServer), "policy-server"},
+        Daemon{test::kClusterApiserverPid, (tools / "kube-apiserver").string(), "kube-apiserver"},
+        Daemon{test::kClusterEtcdPid, (tools / "etcd").string(), "etcd"}}) {
+    std::string pid_text = value(d.pid_key);
+    if (pid_text.empty()) continue;
+    pid_t pid = std::stoi(pid_text);
+    if (!processRuns(pid, d.binary)) continue;
     auto t0 = Clock::now();
     bool clean = terminate(pid, std::chrono::seconds(20));
     if (verbose)
-      std::printf("cluster: %s (pid %d) %s after %.1f s\n", name, pid,
+      std::printf("cluster: %s (pid %d) %s after %.1f s\n", d.name, pid,
                   clean ? "stopped" : "did not stop on SIGTERM; killed", secondsSince(t0));
   }
 }
@@ -157,11 +170,21 @@ class Starter {
     if (int rc = waitReady(pki); rc >= 0) return rc;
     double total = secondsSince(t0);
     state_[test::kClusterStartupMs] = std::to_string(static_cast<long>(total * 1000));
-    save("running");
     std::printf("cluster: control plane ready in %.2f s (credentials %.2f s, etcd + kube-apiserver "
                 "%.2f s)\ncluster: %s, kubeconfig %s\ncluster: logs in %s\n",
                 total, pki_seconds, total - pki_seconds, server_.c_str(),
                 state_[test::kClusterKubeconfig].c_str(), (o_.dir / "logs").c_str());
+
+    if (!o_.policy_server.empty()) {
+      PolicyServerOptions ps{o_.policy_server, o_.policies, o_.dir,
+                             state_[test::kClusterKubeconfig]};
+      if (!startPolicyServer(
+              ps, state_, [this] { save("starting"); }, error))
+        return fail(error);
+    }
+    save("running");
+    std::printf("cluster: ready in %.2f s\n\nexport KUBECONFIG=%s\n", secondsSince(t0),
+                state_[test::kClusterKubeconfig].c_str());
     return 0;
   }
 
@@ -190,6 +213,7 @@ class Starter {
   }
 
   int fail(const std::string& why) {
+    stopRecorded(state_, false);  // the policy-server, if it was started
     for (pid_t pid : {apiserver_pid_, etcd_pid_})
       if (pid > 0) terminate(pid, std::chrono::seconds(10));
     std::string one_line = why.substr(0, why.find('\n'));

@@ -8,24 +8,43 @@
 #include "cluster/harness.h"
 
 int main(int argc, char** argv) {
-  const char* usage = "usage: kw-cluster start|stop --dir DIR [--tools DIR] [--timeout SECONDS]\n";
+  const char* usage =
+      "usage: kw-cluster start|stop --dir DIR [--tools DIR] [--timeout SECONDS] [--strict]\n"
+      "                  [--policy-server BIN --policies FILE]\n";
   if (argc < 2) {
     std::fputs(usage, stderr);
     return 2;
   }
   std::string mode = argv[1];
   kw::cluster::Options options;
-  for (int i = 2; i + 1 < argc; i += 2) {
+  bool strict_flag = false;
+  for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--dir") options.dir = argv[i + 1];
-    else if (flag == "--tools") options.tools = argv[i + 1];
-    else if (flag == "--timeout") options.ready_timeout = std::chrono::seconds(std::atoi(argv[i + 1]));
+    if (flag == "--strict") {
+      strict_flag = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fputs(usage, stderr);
+      return 2;
+    }
+    const char* value = argv[++i];
+    if (flag == "--dir")
+      options.dir = value;
+    else if (flag == "--tools")
+      options.tools = value;
+    else if (flag == "--timeout")
+      options.ready_timeout = std::chrono::seconds(std::atoi(value));
+    else if (flag == "--policy-server")
+      options.policy_server = value;
+    else if (flag == "--policies")
+      options.policies = value;
     else {
       std::fputs(usage, stderr);
       return 2;
     }
   }
-  if (options.dir.empty() || (argc % 2) != 0) {
+  if (options.dir.empty() || options.policy_server.empty() != options.policies.empty()) {
     std::fputs(usage, stderr);
     return 2;
   }
@@ -36,7 +55,7 @@ int main(int argc, char** argv) {
   options.tools = std::filesystem::absolute(options.tools);
   // Under CI a control plane that can't start must fail the run, never turn into skips.
   const char* ci = std::getenv("CI");
-  options.strict = ci != nullptr && std::strcmp(ci, "true") == 0;
+  options.strict = strict_flag || (ci != nullptr && std::strcmp(ci, "true") == 0);
   if (mode == "start") return kw::cluster::start(options);
   if (mode == "stop") return kw::cluster::stop(options);
   std::fputs(usage, stderr);

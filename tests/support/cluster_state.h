@@ -25,6 +25,11 @@ inline constexpr const char* kClusterApiserverPid = "KW_CLUSTER_APISERVER_PID";
 inline constexpr const char* kClusterEtcdLog = "KW_CLUSTER_ETCD_LOG";
 inline constexpr const char* kClusterApiserverLog = "KW_CLUSTER_APISERVER_LOG";
 inline constexpr const char* kClusterStartupMs = "KW_CLUSTER_STARTUP_MS";
+// Only with `kw-cluster start --policy-server` (make cluster).
+inline constexpr const char* kClusterPolicyServer = "KW_CLUSTER_POLICY_SERVER";  // the binary
+inline constexpr const char* kClusterPolicyServerPid = "KW_CLUSTER_POLICY_SERVER_PID";
+inline constexpr const char* kClusterPolicyServerUrl = "KW_CLUSTER_POLICY_SERVER_URL";
+inline constexpr const char* kClusterPolicyServerLog = "KW_CLUSTER_POLICY_SERVER_LOG";
 
 // nullopt when the file is missing or unreadable.
 std::optional<ClusterState> readClusterState(const std::filesystem::path& file);
