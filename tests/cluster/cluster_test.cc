@@ -59,34 +59,28 @@ TEST_F(Cluster, CreatesAndGetsAConfigMap) {
 }
 
 TEST_F(Cluster, ServiceAccountWithoutRightsIsForbidden) {
-  json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "nobody"}}}};
-  auto made = admin_->request("POST", "/api/v1/namespaces/" + ns_ + "/serviceaccounts",
-                              sa.dump(), "application/json");
-  ASSERT_TRUE(made.ok()) << made.error().message;
-  ASSERT_EQ(made->status, 201) << made->body;
-  // TokenRequest: a short-lived token signed with the harness's service-account key.
-  json request = {{"apiVersion", "authentication.k8s.io/v1"},
-                  {"kind", "TokenRequest"},
-                  {"spec", {{"expirationSeconds", 600}}}};
-  auto issued = admin_->request("POST", "/api/v1/namespaces/" + ns_ + "/serviceaccounts/nobody/token",
-                                request.dump(), "application/json");
-  ASSERT_TRUE(issued.ok()) << issued.error().message;
-  ASSERT_EQ(issued->status, 201) << issued->body;
-  std::string token = json::parse(issued->body)["status"]["token"];
-
-  auto client = kube::Client::create(withToken(admin_->config(), token));
-  ASSERT_TRUE(client.ok()) << client.error().message;
+  // A TokenRequest token, signed with the harness's service-account key.
+  auto client = serviceAccountClient("nobody");
+  ASSERT_TRUE(client);
   auto type = admin_->resolve({"v1", "ConfigMap"});
   ASSERT_TRUE(type.ok()) << type.error().message;
   kube::Client::ListOptions options;
   options.ns = ns_;
-  auto listed = (*client)->list(*type, options);
+  auto listed = client->list(*type, options);
   ASSERT_FALSE(listed.ok()) << "a ServiceAccount with no RoleBinding listed ConfigMaps";
   // Authenticated (not 401) as the ServiceAccount, and refused by RBAC.
   EXPECT_NE(listed.error().message.find("(403)"), std::string::npos) << listed.error().message;
   EXPECT_NE(listed.error().message.find("system:serviceaccount:" + ns_ + ":nobody"),
             std::string::npos)
       << listed.error().message;
+
+  // Once a Role grants it, the same token lists them.
+  grant("nobody", {"configmaps"}, {"list"});
+  Result<std::string> granted = makeError("not tried");
+  EXPECT_TRUE(waitFor([&] {
+    granted = client->list(*type, options);
+    return granted.ok();
+  })) << granted.error().message;
 }
 
 }  // namespace
