@@ -1,6 +1,6 @@
-// Shared by the context-aware end-to-end tests: the `kube-fake` binary (the Kubernetes API
-// server test double from tests/kube-fake) run as a child process, objects created in it through
-// its REST API with curl, and `kwctl run` invocations with KUBECONFIG pointing at it.
+// Shared by the context-aware end-to-end tests (tests/context/ and, against the real
+// kube-apiserver, tests/cluster/): Kubernetes objects and AdmissionRequests to feed them, and
+// `kwctl run` invocations with a given KUBECONFIG.
 //
 // Header-only on purpose: tests/CMakeLists.txt compiles only *_test.cc files outside
 // tests/support.
@@ -63,128 +63,6 @@ inline std::string shellQuote(const std::string& s) {
   }
   return out + "'";
 }
-
-inline bool haveKubeFake() {
-  return fs::exists(test::binDir() / "kube-fake");
-}
-
-// The kube-fake binary on a free loopback port, with its kubeconfig in a temp dir. Objects are
-// created through the API server's own REST API (POST), as a client would.
-class KubeFake {
- public:
-  explicit KubeFake(std::vector<std::string> extra_args = {})
-      : dir_(makeTempDir("kube")), port_(test::freePort()) {
-    std::vector<std::string> args = {(test::binDir() / "kube-fake").string(), "--port",
-                                     std::to_string(port_), "--kubeconfig-out",
-                                     kubeconfig().string()};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    pid_ = test::spawnLogged(std::move(args), dir_ / "kube-fake.log");
-  }
-  ~KubeFake() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      for (int i = 0; i < 100 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    fs::remove_all(dir_);
-  }
-  KubeFake(const KubeFake&) = delete;
-  KubeFake& operator=(const KubeFake&) = delete;
-
-  // Waits until the kubeconfig is written and the API answers discovery with the token.
-  bool waitReady(int timeout_ms = 30000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < end) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      if (fs::exists(kubeconfig()) && readConfig() && request("GET", "/api/v1").first == 200) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-
-  // {HTTP status, body} of one API request (curl, TLS verification off: the fake's CA is
-  // ephemeral and the clients under test check it themselves).
-  std::pair<int, std::string> request(const std::string& method, const std::string& path,
-                                      const std::string& body = "",
-                                      const std::string& content_type = "application/json") {
-    fs::path body_file = dir_ / "body.json";
-    writeFile(body_file, body);
-    std::string cmd = "curl -sk -o " + shellQuote((dir_ / "out.json").string()) +
-                      " -w '%{http_code}' -X " + method + " -H " +
-                      shellQuote("Authorization: Bearer " + token_) + " -H " +
-                      shellQuote("Content-Type: " + content_type);
-    if (!body.empty()) cmd += " --data-binary @" + shellQuote(body_file.string());
-    cmd += " " + shellQuote(server_ + path) + " 2>/dev/null";
-    auto r = test::runCommand(cmd);
-    int status = std::atoi(r.out.c_str());
-    return {status, readText(dir_ / "out.json")};
-  }
-
-  // POSTs `object` to its collection; returns the HTTP status.
-  int create(const Json& object) {
-    return request("POST", collection(object), object.dump()).first;
-  }
-
-  const fs::path& dir() const { return dir_; }
-  fs::path kubeconfig() const { return dir_ / "kubeconfig"; }
-  std::string log() const { return readText(dir_ / "kube-fake.log"); }
-  const std::string& server() const { return server_; }
-
- private:
-  bool readConfig() {
-    try {
-      YAML::Node cfg = YAML::LoadFile(kubeconfig().string());
-      std::string current = cfg["current-context"].as<std::string>("");
-      std::string cluster, user;
-      for (const auto& c : cfg["contexts"]) {
-        if (c["name"].as<std::string>("") == current || current.empty()) {
-          cluster = c["context"]["cluster"].as<std::string>("");
-          user = c["context"]["user"].as<std::string>("");
-        }
-      }
-      for (const auto& c : cfg["clusters"]) {
-        if (c["name"].as<std::string>("") == cluster) {
-          server_ = c["cluster"]["server"].as<std::string>("");
-        }
-      }
-      for (const auto& u : cfg["users"]) {
-        if (u["name"].as<std::string>("") == user) token_ = u["user"]["token"].as<std::string>("");
-      }
-    } catch (const std::exception&) {
-      return false;
-    }
-    return !server_.empty();
-  }
-
-  // /api/v1[/namespaces/<ns>]/<plural> or /apis/<group>/<version>/... for the few kinds used.
-  static std::string collection(const Json& object) {
-    std::string api_version = object.value("apiVersion", "v1");
-    std::string kind = object.value("kind", "");
-    std::string plural = kind == "Ingress" ? "ingresses" : [&] {
-      std::string p;
-      for (char c : kind) p += char(std::tolower(static_cast<unsigned char>(c)));
-      return p + "s";
-    }();
-    std::string base = api_version == "v1" ? "/api/v1" : "/apis/" + api_version;
-    std::string ns = object["metadata"].value("namespace", "");
-    if (!ns.empty()) base += "/namespaces/" + ns;
-    return base + "/" + plural;
-  }
-
-  fs::path dir_;
-  uint16_t port_;
-  pid_t pid_ = -1;
-  std::string server_;
-  std::string token_;
-};
 
 inline Json namespaceObject(const std::string& name, const Json& labels = Json::object()) {
   Json meta = {{"name", name}};
