@@ -97,7 +97,7 @@ class AdmissionTest : public ClusterTest {
     ClusterTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     // Kept after the run (with the build's cluster logs) so a failure can be read.
-    dir_ = fs::path(KW_CLUSTER_DIR) / "admission" / ns_;
+    dir_ = fs::path(KW_CLUSTER_DIR) / "tests" / "admission" / ns_;
     fs::create_directories(dir_);
   }
 

@@ -110,6 +110,7 @@ class Starter {
     std::error_code ec;
     fs::create_directories(o_.dir / "logs", ec);
     if (auto old = test::readClusterState(envFile(o_))) stopRecorded(*old, true);
+    fs::remove_all(o_.dir / "tests", ec);  // the previous run's per-test files
     auto t0 = Clock::now();  // after any clean-up, so the figure is this start-up alone
 
     fs::path etcd = o_.tools / "etcd", apiserver = o_.tools / "kube-apiserver";

@@ -57,7 +57,7 @@ class KwctlContextBase : public ClusterTest {
   void SetUp() override {
     ClusterTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    dir_ = fs::path(KW_CLUSTER_DIR) / "kwctl" / ns_;
+    dir_ = fs::path(KW_CLUSTER_DIR) / "tests" / "kwctl" / ns_;
     fs::create_directories(dir_);
     owner_ = ns_;  // a label value only this test uses
     auto patched = admin_->request("PATCH", "/api/v1/namespaces/" + ns_,
