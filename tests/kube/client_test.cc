@@ -1,8 +1,11 @@
 // The kube client's behaviour against the real kube-apiserver is tested in
-// tests/cluster/kube_client_test.cc; what remains here needs no API server at all.
+// tests/cluster/kube_client_test.cc; what remains here needs no API server, or a fault only the
+// kube-fake can inject.
 #include "kube/client.h"
 
 #include <gtest/gtest.h>
+
+#include "kube/kube_fixture.h"
 
 namespace kw::kube {
 namespace {
@@ -25,8 +28,6 @@ TEST(KubeClient, UnreachableServerIsAClearError) {
 
 // A fault a real API server cannot produce: an object over etcd's ~1.5 MiB limit. A broken or
 // hostile server could send one, and must not grow the watcher without bound (issue 17).
-#include "kube/kube_fixture.h"
-
 namespace kw::kube {
 namespace {
 
