@@ -18,7 +18,7 @@ function(kw_find_rust_tool var name)
   find_program(${var} ${name} PATHS ${dirs} NO_CACHE)
   if(NOT ${var})
     list(JOIN dirs ", " where)
-    message(FATAL_ERROR "KW_WITH_WASMTIME needs `${name}` (Rust ${name}), which is neither on PATH "
+    message(FATAL_ERROR "KW_WITH_WASMTIME needs Rust's `${name}`, which is neither on PATH "
       "nor in ${where}. Install Rust (rustup) or configure with -DKW_WITH_WASMTIME=OFF.")
   endif()
   set(${var} "${${var}}" PARENT_SCOPE)
