@@ -164,10 +164,13 @@ TEST_P(EngineTest, AnotherCallsDeadlineDoesNotStopThisOne) {
   auto engine = createEngine();
   auto m = engine->compile(bytes_);
   ASSERT_TRUE(m.ok());
-  auto spinFor = [&](std::chrono::milliseconds budget, Clock::duration* took, FailKind* kind) {
+  std::atomic<bool> long_started{false};
+  auto spinFor = [&](std::chrono::milliseconds budget, Clock::duration* took, FailKind* kind,
+                     std::atomic<bool>* started = nullptr) {
     ProbeState s;
     InstanceOptions io{&imports_, &s};
     auto inst = engine->instantiate(*m, io);
+    if (started) *started = true;  // also on failure, so the other thread never waits forever
     if (!std::holds_alternative<InstancePtr>(inst)) return;
     auto t0 = Clock::now();
     auto r = std::get<InstancePtr>(inst)->call("spin", {}, t0 + budget);
@@ -176,8 +179,10 @@ TEST_P(EngineTest, AnotherCallsDeadlineDoesNotStopThisOne) {
   };
   Clock::duration long_took{}, short_took{};
   FailKind long_kind = FailKind::Trap, short_kind = FailKind::Trap;
-  std::thread longer([&] { spinFor(std::chrono::milliseconds(400), &long_took, &long_kind); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::thread longer(
+      [&] { spinFor(std::chrono::milliseconds(400), &long_took, &long_kind, &long_started); });
+  // The short call starts once the long one is about to run, so their deadlines overlap.
+  while (!long_started) std::this_thread::yield();
   spinFor(std::chrono::milliseconds(30), &short_took, &short_kind);
   longer.join();
   EXPECT_EQ(short_kind, FailKind::Timeout);
