@@ -12,33 +12,11 @@ namespace kw::test {
 namespace {
 
 using context_test::admissionReview;
-using context_test::annotatedGuest;
+using context_test::contextPoliciesYml;
 using context_test::podRequest;
 using context_test::statusMessage;
 using Json = nlohmann::json;
 
-std::string policiesYml() {
-  std::string ns_resources =
-      "  contextAwareResources:\n"
-      "  - apiVersion: v1\n"
-      "    kind: Namespace\n";
-  std::string out;
-  for (const auto& [id, guest] : std::vector<std::pair<std::string, std::string>>{
-           {"ns-label", "ctx_namespace_label"},
-           {"wasi-ns-label", "wasi_ctx_namespace_label"},
-           {"opa-ns", "opa_ctx_namespace"},
-           {"gk-ns", "gatekeeper_ctx_namespace"}}) {
-    out += id + ":\n  url: " + annotatedGuest(guest).string() + "\n" + ns_resources;
-    if (guest.find("label") != std::string::npos) out += "  settings:\n    required_label: owner\n";
-  }
-  // Granted v1 Service only: its Namespace calls take the denied path.
-  out += "caller:\n  url: " + annotatedGuest("host_caller").string() +
-         "\n  contextAwareResources:\n  - apiVersion: v1\n    kind: Service\n"
-         "  settings:\n    binding: kubewarden\n    namespace: kubernetes\n"
-         "    operation: list_resources_all\n"
-         "    payload: {\"api_version\": \"v1\", \"kind\": \"Namespace\"}\n";
-  return out;
-}
 
 class PolicyServerKube : public ClusterTest {
  protected:
@@ -81,7 +59,7 @@ TEST_F(PolicyServerKube, VerdictsFollowTheClusterIncludingWatchUpdates) {
   std::string later = uniqueNamespaceName();
 
   auto t0 = std::chrono::steady_clock::now();
-  ServerProcess server(policiesYml());
+  ServerProcess server(contextPoliciesYml());
   ASSERT_TRUE(server.waitReady()) << server.log();
   std::printf("policy-server with context-aware policies ready in %.2f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -122,7 +100,7 @@ TEST_F(PolicyServerKube, VerdictsFollowTheClusterIncludingWatchUpdates) {
 }
 
 TEST_F(PolicyServerKube, PolicyOutsideItsAllowListIsDenied) {
-  ServerProcess server(policiesYml());
+  ServerProcess server(contextPoliciesYml());
   ASSERT_TRUE(server.waitReady()) << server.log();
   Json r = verdict(server, "caller", ns_);
   EXPECT_EQ(r.value("allowed", true), false) << r.dump();

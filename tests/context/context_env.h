@@ -171,4 +171,29 @@ inline std::vector<std::string> itemNames(const Json& list) {
   return names;
 }
 
+// The policies the context-aware server tests run: our waPC, WASI, OPA and Gatekeeper guests
+// reading Namespaces, and a host caller granted only Services (its Namespace calls are denied).
+inline std::string contextPoliciesYml() {
+  std::string ns_resources =
+      "  contextAwareResources:\n"
+      "  - apiVersion: v1\n"
+      "    kind: Namespace\n";
+  std::string out;
+  for (const auto& [id, guest] : std::vector<std::pair<std::string, std::string>>{
+           {"ns-label", "ctx_namespace_label"},
+           {"wasi-ns-label", "wasi_ctx_namespace_label"},
+           {"opa-ns", "opa_ctx_namespace"},
+           {"gk-ns", "gatekeeper_ctx_namespace"}}) {
+    out += id + ":\n  url: " + annotatedGuest(guest).string() + "\n" + ns_resources;
+    if (guest.find("label") != std::string::npos) out += "  settings:\n    required_label: owner\n";
+  }
+  // Granted v1 Service only: its Namespace calls take the denied path.
+  out += "caller:\n  url: " + annotatedGuest("host_caller").string() +
+         "\n  contextAwareResources:\n  - apiVersion: v1\n    kind: Service\n"
+         "  settings:\n    binding: kubewarden\n    namespace: kubernetes\n"
+         "    operation: list_resources_all\n"
+         "    payload: {\"api_version\": \"v1\", \"kind\": \"Namespace\"}\n";
+  return out;
+}
+
 }  // namespace kw::context_test

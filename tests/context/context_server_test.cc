@@ -10,28 +10,6 @@
 namespace kw::context_test {
 namespace {
 
-std::string policiesYml() {
-  std::string ns_resources =
-      "  contextAwareResources:\n"
-      "  - apiVersion: v1\n"
-      "    kind: Namespace\n";
-  std::string out;
-  for (const auto& [id, guest] : std::vector<std::pair<std::string, std::string>>{
-           {"ns-label", "ctx_namespace_label"},
-           {"wasi-ns-label", "wasi_ctx_namespace_label"},
-           {"opa-ns", "opa_ctx_namespace"},
-           {"gk-ns", "gatekeeper_ctx_namespace"}}) {
-    out += id + ":\n  url: " + annotatedGuest(guest).string() + "\n" + ns_resources;
-    if (guest.find("label") != std::string::npos) out += "  settings:\n    required_label: owner\n";
-  }
-  // Granted v1 Service only: its Namespace calls take the denied path.
-  out += "caller:\n  url: " + annotatedGuest("host_caller").string() +
-         "\n  contextAwareResources:\n  - apiVersion: v1\n    kind: Service\n"
-         "  settings:\n    binding: kubewarden\n    namespace: kubernetes\n"
-         "    operation: list_resources_all\n"
-         "    payload: {\"api_version\": \"v1\", \"kind\": \"Namespace\"}\n";
-  return out;
-}
 
 // KUBECONFIG for the children forked while it is set.
 class ScopedKubeconfig {
@@ -64,11 +42,11 @@ TEST(ContextServer, UnreachableClusterFailsTheBootUnlessIgnored) {
                 "users:\n- name: u\n  user:\n    token: t\n");
   ScopedKubeconfig env((dir / "kubeconfig").string());
   {
-    test::ServerProcess server(policiesYml());
+    test::ServerProcess server(contextPoliciesYml());
     EXPECT_NE(server.waitExit(60000), 0) << server.log();
   }
   {
-    test::ServerProcess server(policiesYml(), {"--ignore-kubernetes-connection-failure"});
+    test::ServerProcess server(contextPoliciesYml(), {"--ignore-kubernetes-connection-failure"});
     EXPECT_TRUE(server.waitReady()) << server.log();
   }
   fs::remove_all(dir);
