@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 namespace kw {
 namespace {
@@ -25,11 +26,19 @@ TEST(Base64, UsesTheStandardAlphabetAndNoLineBreaks) {
   EXPECT_EQ(base64Encode(long_input).find('\n'), std::string::npos);
 }
 
+// The RFC's own encoded strings, not our encoder's output, so a bug shared by both can't hide.
 TEST(Base64, DecodesRfc4648Vectors) {
-  for (const char* plain : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
-    auto decoded = base64Decode(base64Encode(plain));
-    ASSERT_TRUE(decoded.ok()) << plain;
-    EXPECT_EQ(*decoded, plain);
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"Zg==", "f"},
+                                                         {"Zm8=", "fo"},
+                                                         {"Zm9v", "foo"},
+                                                         {"Zm9vYg==", "foob"},
+                                                         {"Zm9vYmE=", "fooba"},
+                                                         {"Zm9vYmFy", "foobar"}};
+  for (const auto& [encoded, plain] : vectors) {
+    auto decoded = base64Decode(encoded);
+    ASSERT_TRUE(decoded.ok()) << encoded;
+    EXPECT_EQ(*decoded, plain) << encoded;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sha256.h"
+#include "support/cant_run.h"
 #include "support/conformance.h"
 #include "support/engines.h"
 #include "support/test_env.h"
@@ -116,7 +117,7 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WapcConformance);
 
 // Says loudly when the fixtures are missing, instead of passing with zero cases.
 TEST(WapcConformanceFixtures, Present) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared is absent: waPC conformance cases skipped";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared is absent: waPC conformance cases skipped";
   EXPECT_EQ(wapcCases().size(), 35u);
 }
 

@@ -14,6 +14,7 @@
 #include "policy/evaluator.h"
 #include "policy/wapc_runtime.h"
 #include "policy/wasi_runtime.h"
+#include "support/cant_run.h"
 #include "support/conformance.h"
 #include "support/engines.h"
 #include "support/test_env.h"
@@ -180,7 +181,7 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(WasiConformanceRuntime);
 
 // Says loudly when the fixtures are missing, instead of passing with zero cases.
 TEST(WasiConformanceFixtures, Present) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent: WASI conformance cases skipped";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent: WASI conformance cases skipped";
   EXPECT_EQ(wasiCases().size(), 4u);
   EXPECT_EQ(actionCases().size(), 3u);
 }
@@ -201,7 +202,7 @@ std::string admissionRequest(const std::string& relative, std::string* uid) {
 class WasiAcceptance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+    if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   }
 
   admission::OrderedJson evaluate(const std::string& fixture) {

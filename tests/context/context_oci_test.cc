@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "context/context_env.h"
+#include "support/cant_run.h"
 #include "support/registry_process.h"
 
 namespace kw::context_test {
@@ -11,7 +12,7 @@ namespace {
 TEST(ContextOci, ManifestDigestMatchesKwctlDigest) {
   using test::RegistryProcess;
   auto why = RegistryProcess::unavailableReason(RegistryProcess::Mode::Http);
-  if (!why.empty()) GTEST_SKIP() << why;
+  if (!why.empty()) KW_CANT_RUN() << why;
   RegistryProcess registry(RegistryProcess::Mode::Http);
   ASSERT_TRUE(registry.ready()) << registry.error();
   fs::path dir = makeTempDir("oci");

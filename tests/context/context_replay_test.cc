@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "context/context_env.h"
+#include "support/cant_run.h"
 
 namespace kw::context_test {
 namespace {
@@ -65,7 +66,7 @@ TEST_F(ContextReplay, RecordAndReplayAreMutuallyExclusive) {
 }
 
 TEST_F(ContextReplay, JsDemoFixtureSessionsReplayThroughHostCaller) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared is absent: " << test::sharedDir();
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared is absent: " << test::sharedDir();
   for (std::string policy : {"host_caller", "wasi_host_caller"}) {
     SCOPED_TRACE(policy);
     auto found = replay(annotatedGuest(policy), fixture("namespace-found.yml"),
@@ -94,7 +95,7 @@ TEST_F(ContextReplay, JsDemoFixtureSessionsReplayThroughHostCaller) {
 // testScenario settings do, for OCI and DNS): the fixture sessions therefore replay without a
 // single exchange and the verdicts are the privileged-container rule's, in namespace test-policy.
 TEST_F(ContextReplay, JsDemoPolicyReplaysTheFixtureSessions) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared is absent: " << test::sharedDir();
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared is absent: " << test::sharedDir();
   fs::path js_demo = test::sharedDir() / "fixtures/policies/wasi/js-demo-policy-annotated.wasm";
   for (std::string session : {"namespace-found.yml", "namespace-not-found.yml"}) {
     SCOPED_TRACE(session);

@@ -12,6 +12,7 @@
 #include "host/live_handler.h"
 #include "kw/wasm/engine.h"
 #include "policy/evaluator.h"
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::host {
@@ -62,7 +63,7 @@ class HostGuestDeadline : public ::testing::Test {
   void SetUp() override {
     for (const char* g : {"host_echo", "wasi_host_call"}) {
       if (!std::filesystem::exists(kw::test::guestPath(g)))
-        GTEST_SKIP() << "guest " << g << " not built";
+        KW_CANT_RUN() << "guest " << g << " not built";
     }
   }
 };
@@ -91,7 +92,7 @@ TEST_F(HostGuestDeadline, WapcAndWasiHandTheDeadlineToTheDispatcher) {
 
 TEST_F(HostGuestDeadline, AHostCallPastTheDeadlineIsAbandoned) {
   if (!std::filesystem::exists(kw::test::guestPath("host_caller"))) {
-    GTEST_SKIP() << "guest host_caller not built";
+    KW_CANT_RUN() << "guest host_caller not built";
   }
   auto release = std::make_shared<std::atomic<bool>>(false);
   LiveServices s;

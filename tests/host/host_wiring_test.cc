@@ -8,6 +8,7 @@
 #include "kube/config.h"
 #include "kwctl/host_flags.h"
 #include "server/host_setup.h"
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::host {
@@ -188,7 +189,7 @@ TEST(HostWiringKwctl, AllowedButUnreachableKubernetesIsAnError) {
 }
 
 TEST(HostWiringKwctl, ReplaysTheJsDemoFixtureWithoutKubernetes) {
-  if (!kw::test::haveShared()) GTEST_SKIP() << "../shared is absent";
+  if (!kw::test::haveShared()) KW_CANT_RUN() << "../shared is absent";
   kwctl::HostFlags flags;
   flags.allow_context_aware = true;
   flags.replay_path =

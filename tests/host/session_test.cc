@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "host/capability_dispatcher.h"
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::host {
@@ -145,7 +146,7 @@ fs::path fixture(const std::string& rel) {
 }
 
 TEST(HostSessionFixtures, JsDemoNamespaceFoundReplays) {
-  if (!kw::test::haveShared()) GTEST_SKIP() << "../shared is absent";
+  if (!kw::test::haveShared()) KW_CANT_RUN() << "../shared is absent";
   auto replay = ReplayingHandler::fromFile(fixture("js-demo-policy/namespace-found.yml"));
   ASSERT_TRUE(replay) << replay.error().message;
   auto d = dispatcherFor(*replay);
@@ -158,7 +159,7 @@ TEST(HostSessionFixtures, JsDemoNamespaceFoundReplays) {
 }
 
 TEST(HostSessionFixtures, JsDemoNamespaceNotFoundReplaysTheError) {
-  if (!kw::test::haveShared()) GTEST_SKIP() << "../shared is absent";
+  if (!kw::test::haveShared()) KW_CANT_RUN() << "../shared is absent";
   auto replay = ReplayingHandler::fromFile(fixture("js-demo-policy/namespace-not-found.yml"));
   ASSERT_TRUE(replay) << replay.error().message;
   auto d = dispatcherFor(*replay);
@@ -172,7 +173,7 @@ TEST(HostSessionFixtures, JsDemoNamespaceNotFoundReplaysTheError) {
 }
 
 TEST(HostSessionFixtures, GoWasiSessionParsesEveryRequest) {
-  if (!kw::test::haveShared()) GTEST_SKIP() << "../shared is absent";
+  if (!kw::test::haveShared()) KW_CANT_RUN() << "../shared is absent";
   auto exchanges = readSession(fixture("go-wasi-context-aware-test-policy/session.yml"));
   ASSERT_TRUE(exchanges) << exchanges.error().message;
   ASSERT_EQ(exchanges->size(), 3u);

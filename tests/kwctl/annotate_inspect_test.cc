@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policy/metadata.h"
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::kwctl {
@@ -71,7 +72,7 @@ class AnnotateInspect : public ::testing::Test {
     writeFile(dir_ / "policy.wasm", test::readFile(test::guestPath("pod_privileged")));
     writeFile(dir_ / "metadata.yml", std::string(kMetadataYml));
     writeFile(dir_ / "README.md", std::string(kReadme));
-    if (!fs::exists(test::binDir() / "kwctl")) GTEST_SKIP() << "kwctl binary not built";
+    if (!fs::exists(test::binDir() / "kwctl")) KW_CANT_RUN() << "kwctl binary not built";
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -161,7 +162,7 @@ TEST_F(AnnotateInspect, AnnotateCanOverwriteItsInput) {
 }
 
 TEST_F(AnnotateInspect, InspectsUpstreamAnnotatedPolicy) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   fs::path policy = test::sharedDir() / "fixtures/policies/wapc/safe-labels-annotated.wasm";
   auto shown = test::runCommand(kwctl() + " inspect " + quote(policy) + " 2>&1");
   ASSERT_EQ(shown.status, 0) << shown.out;

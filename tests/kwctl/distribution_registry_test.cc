@@ -12,6 +12,7 @@
 #include "kwctl/signatures.h"
 #include "oci/reference.h"
 #include "oci/registry_client.h"
+#include "support/cant_run.h"
 #include "support/registry_process.h"
 #include "support/test_env.h"
 
@@ -47,9 +48,9 @@ std::string sourcesYaml(const RegistryProcess& reg, Mode mode, const fs::path& d
 class KwctlDistributionRegistry : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
-    if (!fs::exists(test::binDir() / "kwctl")) GTEST_SKIP() << "kwctl binary not built";
+    if (!fs::exists(test::binDir() / "kwctl")) KW_CANT_RUN() << "kwctl binary not built";
     if (auto why = RegistryProcess::unavailableReason(GetParam()); !why.empty()) {
-      GTEST_SKIP() << why;
+      KW_CANT_RUN() << why;
     }
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (char& c : name) c = c == '/' ? '_' : c;  // parameterised names hold a '/'

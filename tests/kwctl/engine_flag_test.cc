@@ -8,6 +8,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "support/cant_run.h"
 #include "support/engines.h"
 #include "support/test_env.h"
 
@@ -31,7 +32,7 @@ json result(const std::string& out) {
 class KwctlEngine : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (!fs::exists(test::binDir() / "kwctl")) GTEST_SKIP() << "kwctl binary not built";
+    if (!fs::exists(test::binDir() / "kwctl")) KW_CANT_RUN() << "kwctl binary not built";
     std::string pattern = (fs::temp_directory_path() / "kw-engine-flag-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;

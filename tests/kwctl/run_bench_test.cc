@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::kwctl {
@@ -108,7 +109,7 @@ class KwctlRun : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    if (!fs::exists(test::binDir() / "kwctl")) GTEST_SKIP() << "kwctl binary not built";
+    if (!fs::exists(test::binDir() / "kwctl")) KW_CANT_RUN() << "kwctl binary not built";
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -144,7 +145,7 @@ void expectOneErrorLine(const Outcome& o) {
 // --- acceptance commands on third-party policies ---------------------------------------------
 
 TEST_F(KwctlRun, SafeLabelsRejectsDeniedLabel) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   auto o = kw("run " + shared("policies/wapc/safe-labels-annotated.wasm") + " -r " +
               shared("requests/safe-labels/ingress.json") +
               R"( --settings-json '{"denied_labels":["foo","owner"]}')");
@@ -154,7 +155,7 @@ TEST_F(KwctlRun, SafeLabelsRejectsDeniedLabel) {
 }
 
 TEST_F(KwctlRun, SafeLabelsAcceptsWithEmptySettings) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   auto o = kw("run " + shared("policies/wapc/safe-labels-annotated.wasm") + " -r " +
               shared("requests/safe-labels/ingress.json") + " --settings-json '{}'");
   EXPECT_EQ(o.status, 0) << o.err;
@@ -162,7 +163,7 @@ TEST_F(KwctlRun, SafeLabelsAcceptsWithEmptySettings) {
 }
 
 TEST_F(KwctlRun, GoPolicyTemplateRejectsDeniedName) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   auto o = kw("run " + shared("policies/wapc/go-policy-template-denied-names-tinygo.wasm") +
               " -r " + shared("requests/go-policy-template/pod.json") +
               R"( --settings-json '{"denied_names":["test-pod"]}')");

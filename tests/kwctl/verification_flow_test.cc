@@ -8,6 +8,7 @@
 #include "kwctl/verification.h"
 #include "sigstore/signed_registry.h"
 #include "store/store.h"
+#include "support/cant_run.h"
 
 namespace kw::kwctl {
 namespace {
@@ -111,7 +112,7 @@ TEST_F(KwctlVerificationFlow, InconsistentFlagsAreRejectedBeforeAnyDownload) {
 
 TEST_F(KwctlVerificationFlow, RunVerifiesThenEvaluates) {
   if (!fs::exists(test::guestDir() / "annotated" / "pod_privileged.wasm")) {
-    GTEST_SKIP() << "annotated guests not built (ninja annotated_guests)";
+    KW_CANT_RUN() << "annotated guests not built (ninja annotated_guests)";
   }
   pushSigned("flow/run");
   nlohmann::json request = {

@@ -12,6 +12,7 @@
 
 #include "oci/digest.h"
 #include "oci/registry_test_util.h"
+#include "support/cant_run.h"
 #include "support/registry_process.h"
 #include "support/server_process.h"
 
@@ -24,7 +25,7 @@ using Mode = RegistryProcess::Mode;
 #define REQUIRE_REGISTRY(reg)                                                      \
   do {                                                                             \
     if (auto why = RegistryProcess::unavailableReason((reg).mode()); !why.empty()) \
-      GTEST_SKIP() << why;                                                         \
+      KW_CANT_RUN() << why;                                                        \
     ASSERT_TRUE((reg).process->ready()) << (reg).process->error();                 \
   } while (0)
 

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "support/cant_run.h"
+
 namespace kw::opa {
 namespace {
 
@@ -344,7 +346,7 @@ TEST(BuiltinTime, Date) {
 
 TEST(BuiltinTime, DateInNamedZones) {
   if (!std::filesystem::exists("/usr/share/zoneinfo/Europe/Rome")) {
-    GTEST_SKIP() << "no time zone database on this host";
+    KW_CANT_RUN() << "no time zone database on this host";
   }
   EXPECT_EQ(value("date", {Json{642045600000000000, "US/Pacific"}}), (Json{1990, 5, 6}));
   EXPECT_EQ(value("date", {Json{1711927800000000000, "Europe/Rome"}}), (Json{2024, 4, 1}));

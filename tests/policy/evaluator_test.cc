@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "host/default_dispatcher.h"
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::policy {
@@ -158,7 +159,7 @@ class EvaluatorTest : public ::testing::Test {
 // --- pod_privileged --------------------------------------------------------------------------
 
 TEST_F(EvaluatorTest, PodPrivilegedFixtures) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   auto policy = config("pod_privileged");
   for (const char* rejected : {"pod-privileged/privileged_container.json",
                                "pod-privileged/privileged_init_container.json"}) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cant_run.h"
 #include "support/test_env.h"
 #include "wasm/binary/module_binary.h"
 
@@ -450,7 +451,7 @@ TEST(MetadataWasm, RejectsNonWasmAndBadPayloads) {
 }
 
 TEST(MetadataWasm, ReadsUpstreamAnnotatedPolicy) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   auto bytes =
       test::readFile(test::sharedDir() / "fixtures/policies/wapc/safe-labels-annotated.wasm");
   ASSERT_FALSE(bytes.empty());

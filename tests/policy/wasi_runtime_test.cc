@@ -17,6 +17,7 @@
 
 #include "policy/evaluator.h"
 #include "policy/wapc_runtime.h"
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::policy {
@@ -179,7 +180,7 @@ TEST_F(WasiRuntimeTest, PodPrivilegedChecksInitContainersAndIgnoresOtherKinds) {
 }
 
 TEST_F(WasiRuntimeTest, PodPrivilegedSharedFixtures) {
-  if (!test::haveShared()) GTEST_SKIP() << "../shared absent";
+  if (!test::haveShared()) KW_CANT_RUN() << "../shared absent";
   auto read = [](const char* rel) {
     auto bytes = test::readFile(test::sharedDir() / "fixtures/requests" / rel);
     return Json::parse(bytes.begin(), bytes.end());
