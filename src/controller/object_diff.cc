@@ -81,8 +81,12 @@ bool coversObject(const json& desired, const json& live, const std::string& path
     }
   }
   if (!exact) return true;
+  // Here a stored false or 0 was set on purpose (Go drops it only when it is no pointer), so
+  // only null and empty maps or lists count as absent.
   for (const auto& [key, value] : live.items())
-    if (!desired.contains(key) && !isZero(value) && !ignoredKey(path, key)) return false;
+    if (!desired.contains(key) && !(value.is_null() || (value.is_structured() && value.empty())) &&
+        !ignoredKey(path, key))
+      return false;
   return true;
 }
 

@@ -11,7 +11,8 @@ namespace kw::controller {
 // ("", 0, false, null, {}, []) in `desired`, as Go's omitempty drops those. A few maps we own
 // whole are compared both ways, so a key someone added there counts as a difference: pod
 // template labels and annotations (except kubectl.kubernetes.io/restartedAt), pod and container
-// securityContexts, Service and PDB selectors, webhook namespace/object selectors. Metadata:
+// securityContexts, Service and PDB selectors, webhook namespace/object selectors (there a
+// stored false or 0 counts, e.g. runAsUser: 0; only null, {} and [] count as absent). Metadata:
 // only our labels, annotations and ownerReferences are compared.
 bool needsUpdate(const nlohmann::json& desired, const nlohmann::json& live);
 
