@@ -88,16 +88,24 @@ class AdmissionServer::Impl {
 
 AdmissionServer::AdmissionServer(AdmissionServerOptions options, CrdAdmissionContext context)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(context))) {}
-AdmissionServer::~AdmissionServer() { impl_->stop(); }
-Status AdmissionServer::start() { return impl_->start(); }
-uint16_t AdmissionServer::port() const { return impl_->port(); }
-void AdmissionServer::stop() { impl_->stop(); }
+AdmissionServer::~AdmissionServer() {
+  impl_->stop();
+}
+Status AdmissionServer::start() {
+  return impl_->start();
+}
+uint16_t AdmissionServer::port() const {
+  return impl_->port();
+}
+void AdmissionServer::stop() {
+  impl_->stop();
+}
 
 SecretTypeLookup kubeSecretTypeLookup(std::shared_ptr<kube::Client> client) {
-  return [client](const std::string& ns, const std::string& name)
-             -> Result<std::optional<std::string>> {
-    auto reply = client->request("GET", "/api/v1/namespaces/" + percentEncode(ns) + "/secrets/" +
-                                            percentEncode(name));
+  return [client](const std::string& ns,
+                  const std::string& name) -> Result<std::optional<std::string>> {
+    auto reply = client->request(
+        "GET", "/api/v1/namespaces/" + percentEncode(ns) + "/secrets/" + percentEncode(name));
     if (!reply.ok()) return reply.error();
     if (reply->status == 404) return std::optional<std::string>();
     if (reply->status != 200) return kube::apiError(reply->status, reply->body, "get Secret");

@@ -19,9 +19,9 @@ namespace kw::controller {
 
 struct AdmissionServerOptions {
   std::string address = "0.0.0.0";
-  uint16_t port = 9443;  // 0: any free port, see AdmissionServer::port()
+  uint16_t port = 9443;             // 0: any free port, see AdmissionServer::port()
   std::string cert_file, key_file;  // PEM, required (the API server only calls HTTPS)
-  unsigned threads = 2;  // imagePullSecret lookups block a thread on the API server
+  unsigned threads = 2;             // imagePullSecret lookups block a thread on the API server
 };
 
 class AdmissionServer {

@@ -14,17 +14,20 @@ CrdWebhook makeWebhook(CrdKind kind, AdmissionAction action) {
   for (char c : kindName(kind)) lower += static_cast<char>(std::tolower(c));
   const bool mutate = action == AdmissionAction::kMutate;
   // policyserver -> policyservers, ...policy -> ...policies
-  std::string resource = kind == CrdKind::kPolicyServer
-                             ? lower + "s"
-                             : lower.substr(0, lower.size() - 1) + "ies";
+  std::string resource =
+      kind == CrdKind::kPolicyServer ? lower + "s" : lower.substr(0, lower.size() - 1) + "ies";
   return {kind, action,
           std::string(mutate ? "/mutate" : "/validate") + "-policies-kubewarden-io-v1-" + lower,
           std::string(mutate ? "m" : "v") + lower + ".kb.io", resource};
 }
 
-json allowed() { return {{"allowed", true}}; }
+json allowed() {
+  return {{"allowed", true}};
+}
 
-json denied(json status) { return {{"allowed", false}, {"status", std::move(status)}}; }
+json denied(json status) {
+  return {{"allowed", false}, {"status", std::move(status)}};
+}
 
 // Like controller-runtime's Errored(): the request itself could not be handled.
 json errored(int code, const std::string& message) {
@@ -77,8 +80,8 @@ const std::vector<CrdWebhook>& crdWebhooks() {
   static const std::vector<CrdWebhook> webhooks = [] {
     std::vector<CrdWebhook> all;
     for (AdmissionAction action : {AdmissionAction::kMutate, AdmissionAction::kValidate})
-      for (CrdKind kind : {CrdKind::kPolicyServer, CrdKind::kClusterAdmissionPolicy,
-                           CrdKind::kAdmissionPolicy})
+      for (CrdKind kind :
+           {CrdKind::kPolicyServer, CrdKind::kClusterAdmissionPolicy, CrdKind::kAdmissionPolicy})
         all.push_back(makeWebhook(kind, action));
     return all;
   }();
@@ -108,9 +111,9 @@ json admitRequest(const CrdWebhook& webhook, const json& request,
 
 json admitReview(const CrdWebhook& webhook, const json& review,
                  const CrdAdmissionContext& context) {
-  const std::string api_version =
-      review.is_object() ? review.value("apiVersion", "admission.k8s.io/v1")
-                         : "admission.k8s.io/v1";
+  const std::string api_version = review.is_object()
+                                      ? review.value("apiVersion", "admission.k8s.io/v1")
+                                      : "admission.k8s.io/v1";
   json response;
   std::string uid;
   if (!review.is_object() || !review.contains("request") || !review["request"].is_object()) {

@@ -55,8 +55,7 @@ json policyDefaultingPatch(const json& policy, const ControllerOptions& options)
   }
   const json& spec = policy["spec"];
   for (const auto& [key, value] : defaults.items()) {
-    const bool empty_server =
-        key == "policyServer" && spec.contains(key) && spec[key] == json("");
+    const bool empty_server = key == "policyServer" && spec.contains(key) && spec[key] == json("");
     if (!present(spec, key.c_str()) || empty_server) patch.push_back(addOp("/spec/" + key, value));
   }
   return patch;
@@ -68,6 +67,8 @@ json policyServerDefaultingPatch(const json& policy_server) {
   return patch;
 }
 
-json applyDefaultingPatch(json object, const json& patch) { return object.patch(patch); }
+json applyDefaultingPatch(json object, const json& patch) {
+  return object.patch(patch);
+}
 
 }  // namespace kw::controller

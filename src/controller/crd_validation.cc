@@ -16,9 +16,13 @@ const json& member(const json& object, const char* key) {
   return it == object.end() ? kNull : *it;
 }
 
-const json& spec(const json& object) { return member(object, "spec"); }
+const json& spec(const json& object) {
+  return member(object, "spec");
+}
 
-bool emptyList(const json& list) { return !list.is_array() || list.empty(); }
+bool emptyList(const json& list) {
+  return !list.is_array() || list.empty();
+}
 
 bool containsEmptyString(const json& list) {
   if (!list.is_array()) return false;
@@ -63,8 +67,8 @@ FieldErrors validatePolicyRules(const json& policy) {
       errors.push_back(
           FieldError::required(rules_path + ".operations", std::string(kMustBeSpecified)));
     } else if (emptyList(member(rule, "apiVersions")) || emptyList(member(rule, "resources"))) {
-      errors.push_back(FieldError::required(
-          rules_path, "apiVersions and resources must have specified values"));
+      errors.push_back(
+          FieldError::required(rules_path, "apiVersions and resources must have specified values"));
     } else {
       checkEmptyEntries(rule, errors);
     }
@@ -105,10 +109,9 @@ FieldErrors validatePolicyServer(const json& policy_server, const ControllerOpti
   FieldErrors errors;
   const std::string name = stringField(member(policy_server, "metadata"), "name");
   if (name.size() > kMaxPolicyServerName)
-    errors.push_back(FieldError::invalid(
-        "metadata.name", name,
-        "the PolicyServer name cannot be longer than " + std::to_string(kMaxPolicyServerName) +
-            " characters"));
+    errors.push_back(FieldError::invalid("metadata.name", name,
+                                         "the PolicyServer name cannot be longer than " +
+                                             std::to_string(kMaxPolicyServerName) + " characters"));
 
   const std::string secret = stringField(spec(policy_server), "imagePullSecret");
   if (!secret.empty()) {

@@ -27,8 +27,8 @@ FieldErrors validatePolicyUpdate(const nlohmann::json& old_policy, const nlohman
 
 // The type of Secret `name` in `ns` ("kubernetes.io/dockerconfigjson", "Opaque", ...), nullopt
 // when there is none, an Error when it can't be read.
-using SecretTypeLookup =
-    std::function<Result<std::optional<std::string>>(const std::string& ns, const std::string& name)>;
+using SecretTypeLookup = std::function<Result<std::optional<std::string>>(const std::string& ns,
+                                                                          const std::string& name)>;
 
 // A PolicyServer (create or update): name at most 63 characters, imagePullSecret a
 // kubernetes.io/dockerconfigjson Secret in the deployments namespace, and not both

@@ -57,7 +57,9 @@ std::string errorBody(const FieldError& error) {
   return body;
 }
 
-std::string errorText(const FieldError& error) { return error.field + ": " + errorBody(error); }
+std::string errorText(const FieldError& error) {
+  return error.field + ": " + errorBody(error);
+}
 
 std::string aggregateText(const FieldErrors& errors) {
   std::set<std::string> seen;
@@ -77,8 +79,8 @@ nlohmann::json invalidStatus(std::string_view group, std::string_view kind, std:
   for (const FieldError& error : errors)
     causes.push_back(
         {{"reason", causeType(error.type)}, {"message", errorBody(error)}, {"field", error.field}});
-  std::string message = std::string(kind) + "." + std::string(group) + " \"" + std::string(name) +
-                        "\" is invalid";
+  std::string message =
+      std::string(kind) + "." + std::string(group) + " \"" + std::string(name) + "\" is invalid";
   if (!errors.empty()) message += ": " + aggregateText(errors);
   return {{"metadata", nlohmann::json::object()},
           {"status", "Failure"},
