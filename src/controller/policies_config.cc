@@ -60,4 +60,22 @@ nlohmann::json sourcesYml(const nlohmann::json& policy_server) {
   return yml;
 }
 
+std::optional<nlohmann::json> configEntryOf(const nlohmann::json& config_map,
+                                            std::string_view unique_name) {
+  const auto& text = field(field(config_map, "data"), "policies.yml");
+  if (!text.is_string()) return std::nullopt;
+  auto yml = nlohmann::json::parse(text.get<std::string>(), nullptr, /*allow_exceptions=*/false);
+  if (!yml.is_object()) return std::nullopt;
+  auto it = yml.find(unique_name);
+  if (it == yml.end()) return std::nullopt;
+  return *it;
+}
+
+std::string observedPolicyMode(const nlohmann::json& config_map, std::string_view unique_name) {
+  auto entry = configEntryOf(config_map, unique_name);
+  if (!entry || !entry->contains("policyMode") || !(*entry)["policyMode"].is_string())
+    return "unknown";
+  return (*entry)["policyMode"].get<std::string>();
+}
+
 }  // namespace kw::controller

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace kw::controller {
@@ -20,5 +23,13 @@ nlohmann::json policiesYml(const std::vector<nlohmann::json>& policies);
 // "source_authorities":{"<host[:port]>":[{"type":"Data","data":"<PEM>"}]}}. Upstream marshals
 // both keys with omitempty, so an empty list or map is left out: {} when neither is set.
 nlohmann::json sourcesYml(const nlohmann::json& policy_server);
+
+// The policies.yml entry of `unique_name` in a live policy-server ConfigMap; nullopt when the
+// ConfigMap has no such entry or its policies.yml is not JSON ("is the policy deployed?").
+std::optional<nlohmann::json> configEntryOf(const nlohmann::json& config_map,
+                                            std::string_view unique_name);
+
+// The mode a policy is served in, for status.mode: the entry's policyMode, else "unknown".
+std::string observedPolicyMode(const nlohmann::json& config_map, std::string_view unique_name);
 
 }  // namespace kw::controller

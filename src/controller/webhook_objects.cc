@@ -118,4 +118,21 @@ json webhookConfiguration(const json& policy, std::string_view ca_pem,
           {"webhooks", json::array({std::move(webhook)})}};
 }
 
+std::optional<PolicyRef> policyOfWebhookConfiguration(const json& configuration) {
+  const json& meta = configuration.contains("metadata") ? configuration["metadata"] : json();
+  auto text = [&](const char* map, std::string_view key) -> std::optional<std::string> {
+    if (!meta.is_object() || !meta.contains(map) || !meta[map].is_object()) return std::nullopt;
+    auto it = meta[map].find(key);
+    if (it == meta[map].end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  auto scope = text("labels", kWebhookScopeLabel);
+  auto name = text("annotations", kWebhookPolicyNameAnnotation);
+  if (!text("labels", kWebhookLabel) || !scope || !name) return std::nullopt;
+  if (*scope == "cluster") return PolicyRef{PolicyKind::kCluster, "", *name};
+  auto ns = text("annotations", kWebhookPolicyNamespaceAnnotation);
+  if (*scope == "namespace" && ns) return PolicyRef{PolicyKind::kNamespaced, *ns, *name};
+  return std::nullopt;
+}
+
 }  // namespace kw::controller

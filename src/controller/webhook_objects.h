@@ -2,9 +2,11 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "controller/names.h"
 #include "controller/options.h"
 
 namespace kw::controller {
@@ -28,5 +30,18 @@ std::string policyServerOf(const nlohmann::json& policy, const ControllerOptions
 // so that the stored object equals this one and a comparison means something.
 nlohmann::json webhookConfiguration(const nlohmann::json& policy, std::string_view ca_pem,
                                     const ControllerOptions& opts);
+
+// Which policy a webhook configuration belongs to (the 1.10 repair mapping, spec §4.5): label
+// kubewarden, label kubewardenPolicyScope "cluster" (ClusterAdmissionPolicy <name>) or
+// "namespace" (AdmissionPolicy <namespace>/<name>) and the kubewardenPolicyName (and, for
+// "namespace", kubewardenPolicyNamespace) annotations. nullopt when any is missing or the scope
+// is something else: such a configuration is not ours to repair.
+struct PolicyRef {
+  PolicyKind kind;
+  std::string ns;  // "" for a ClusterAdmissionPolicy
+  std::string name;
+  bool operator==(const PolicyRef&) const = default;
+};
+std::optional<PolicyRef> policyOfWebhookConfiguration(const nlohmann::json& configuration);
 
 }  // namespace kw::controller

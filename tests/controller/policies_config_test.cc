@@ -85,3 +85,26 @@ TEST(SourcesYml, EmptyWhenNothingIsSet) {
 
 }  // namespace
 }  // namespace kw::controller
+
+namespace kw::controller {
+namespace {
+
+TEST(ConfigEntryOf, FindsTheDeployedEntryAndItsMode) {
+  json cm = {{"data",
+              {{"policies.yml", policiesYml({clusterPolicy(), namespacedPolicy()}).dump()},
+               {"sources.yml", "{}"}}}};
+  auto entry = configEntryOf(cm, "namespaced-team-a-safe-labels");
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ((*entry)["url"], "file:///policies/safe-labels.wasm");
+  EXPECT_EQ(observedPolicyMode(cm, "namespaced-team-a-safe-labels"), "monitor");
+  EXPECT_EQ(observedPolicyMode(cm, "clusterwide-psp-capabilities"), "protect");
+  EXPECT_FALSE(configEntryOf(cm, "clusterwide-other").has_value());
+  EXPECT_EQ(observedPolicyMode(cm, "clusterwide-other"), "unknown");
+  // A ConfigMap without the file, or with a broken one, has no policies.
+  EXPECT_EQ(observedPolicyMode(json::object(), "clusterwide-psp-capabilities"), "unknown");
+  json broken = {{"data", {{"policies.yml", "{not json"}}}};
+  EXPECT_FALSE(configEntryOf(broken, "clusterwide-psp-capabilities").has_value());
+}
+
+}  // namespace
+}  // namespace kw::controller

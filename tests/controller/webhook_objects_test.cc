@@ -128,3 +128,37 @@ TEST(WebhookConfiguration, CaBundleIsBase64OfThePem) {
 
 }  // namespace
 }  // namespace kw::controller
+
+namespace kw::controller {
+namespace {
+
+TEST(PolicyOfWebhookConfiguration, MapsOurConfigurationsBackToTheirPolicy) {
+  auto cap = policyOfWebhookConfiguration(webhookConfiguration(clusterPolicy(), kCaPem, options()));
+  ASSERT_TRUE(cap.has_value());
+  EXPECT_EQ(*cap, (PolicyRef{PolicyKind::kCluster, "", "privileged-pods"}));
+  auto ap =
+      policyOfWebhookConfiguration(webhookConfiguration(namespacedPolicy(), kCaPem, options()));
+  ASSERT_TRUE(ap.has_value());
+  EXPECT_EQ(*ap, (PolicyRef{PolicyKind::kNamespaced, "team-a", "safe-labels"}));
+}
+
+TEST(PolicyOfWebhookConfiguration, IgnoresConfigurationsMissingALabelOrAnnotation) {
+  json ours = webhookConfiguration(namespacedPolicy(), kCaPem, options());
+  for (const char* pointer :
+       {"/metadata/labels/kubewarden", "/metadata/labels/kubewardenPolicyScope",
+        "/metadata/annotations/kubewardenPolicyName",
+        "/metadata/annotations/kubewardenPolicyNamespace"}) {
+    json edited = ours;
+    json::json_pointer p(pointer);
+    edited[p.parent_pointer()].erase(p.back());
+    EXPECT_FALSE(policyOfWebhookConfiguration(edited).has_value()) << pointer;
+  }
+  json other_scope = ours;
+  other_scope["metadata"]["labels"]["kubewardenPolicyScope"] = "galaxy";
+  EXPECT_FALSE(policyOfWebhookConfiguration(other_scope).has_value());
+  EXPECT_FALSE(
+      policyOfWebhookConfiguration(json::parse(R"({"metadata":{"name":"cert-manager"}})")));
+}
+
+}  // namespace
+}  // namespace kw::controller
