@@ -1,6 +1,7 @@
 #include "cluster/harness.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -8,9 +9,14 @@
 #include <iostream>
 #include <thread>
 
+#include "cluster/harness_http.h"
+#include "cluster/harness_kcm.h"
+#include "cluster/harness_kubewarden.h"
 #include "cluster/harness_pki.h"
 #include "cluster/harness_policy_server.h"
 #include "cluster/harness_process.h"
+#include "cluster/harness_standin.h"
+#include "cluster/kubelet_standin_addresses.h"
 #include "support/cluster_state.h"
 
 namespace kw::cluster {
@@ -33,48 +39,28 @@ std::string yamlQuote(const std::string& s) {
   return out + "'";
 }
 
-void writeKubeconfig(const fs::path& file, const std::string& server, const Pki& pki) {
+// A kubeconfig for one identity: the admin's (tests, kubectl) or kube-controller-manager's.
+void writeKubeconfig(const fs::path& file, const std::string& server, const fs::path& ca,
+                     const fs::path& cert, const fs::path& key) {
   std::ofstream(file) << "apiVersion: v1\nkind: Config\n"
                       << "clusters:\n- name: kw-test\n  cluster:\n    server: " << server
-                      << "\n    certificate-authority: " << yamlQuote(pki.ca_cert.string())
-                      << "\nusers:\n- name: kw-admin\n  user:\n    client-certificate: "
-                      << yamlQuote(pki.admin_cert.string())
-                      << "\n    client-key: " << yamlQuote(pki.admin_key.string())
+                      << "\n    certificate-authority: " << yamlQuote(ca.string())
+                      << "\nusers:\n- name: kw-user\n  user:\n    client-certificate: "
+                      << yamlQuote(cert.string()) << "\n    client-key: " << yamlQuote(key.string())
                       << "\ncontexts:\n- name: kw-test\n  context:\n    cluster: kw-test\n"
-                      << "    user: kw-admin\n    namespace: default\ncurrent-context: kw-test\n";
-}
-
-size_t appendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
+                      << "    user: kw-user\n    namespace: default\ncurrent-context: kw-test\n";
 }
 
 // One GET of /readyz as the admin; true when it answers 200 "ok". `last` keeps the answer.
 bool readyz(const std::string& server, const Pki& pki, std::string& last) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, (server + "/readyz").c_str());
-  curl_easy_setopt(curl, CURLOPT_CAINFO, pki.ca_cert.c_str());
-  curl_easy_setopt(curl, CURLOPT_SSLCERT, pki.admin_cert.c_str());
-  curl_easy_setopt(curl, CURLOPT_SSLKEY, pki.admin_key.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    last = curl_easy_strerror(rc);
-    return false;
-  }
-  last = "HTTP " + std::to_string(status) + ": " + body;
-  return status == 200 && body == "ok";
+  auto answer = httpsGet(server + "/readyz", pki.ca_cert, pki.admin_cert, pki.admin_key);
+  last = answer.describe();
+  return answer.status == 200 && answer.body == "ok";
 }
 
 // Stops whatever a state file says is running (an interrupted run, a second setup, `stop`):
-// the policy-server first, so nothing calls it while the API server goes.
+// the policy-server first, so nothing calls it while the API server goes; the controller
+// manager before the API server, so it does not log a storm of failed requests.
 void stopRecorded(const ClusterState& state, bool verbose) {
   auto value = [&](const char* key) {
     auto it = state.find(key);
@@ -87,7 +73,12 @@ void stopRecorded(const ClusterState& state, bool verbose) {
     const char* name;
   };
   for (const auto& d :
-       {Daemon{test::kClusterPolicyServerPid, value(test::kClusterPolicyServer), "policy-server"},
+       {Daemon{test::kClusterControllerPid, value(test::kClusterController),
+               "kubewarden-controller"},
+        Daemon{test::kClusterStandinPid, value(test::kClusterStandin), "kw-kubelet-standin"},
+        Daemon{test::kClusterPolicyServerPid, value(test::kClusterPolicyServer), "policy-server"},
+        Daemon{test::kClusterKcmPid, (tools / "kube-controller-manager").string(),
+               "kube-controller-manager"},
         Daemon{test::kClusterApiserverPid, (tools / "kube-apiserver").string(), "kube-apiserver"},
         Daemon{test::kClusterEtcdPid, (tools / "etcd").string(), "etcd"}}) {
     std::string pid_text = value(d.pid_key);
@@ -100,6 +91,8 @@ void stopRecorded(const ClusterState& state, bool verbose) {
       std::printf("cluster: %s (pid %d) %s after %.1f s\n", d.name, pid,
                   clean ? "stopped" : "did not stop on SIGTERM; killed", secondsSince(t0));
   }
+  // What a killed stand-in left: its policy-servers and its addresses on lo.
+  if (auto dir = value(test::kClusterStandinDir); !dir.empty()) cleanupStandinLeftovers(dir);
 }
 
 class Starter {
@@ -130,7 +123,8 @@ class Starter {
     server_ = "https://127.0.0.1:" + std::to_string(ports[2]);
     fs::path data = o_.dir / "etcd-data";
     fs::remove_all(data, ec);
-    writeKubeconfig(o_.dir / "kubeconfig", server_, pki);
+    writeKubeconfig(o_.dir / "kubeconfig", server_, pki.ca_cert, pki.admin_cert, pki.admin_key);
+    writeKubeconfig(o_.dir / "kcm.kubeconfig", server_, pki.ca_cert, pki.kcm_cert, pki.kcm_key);
 
     state_[test::kClusterTools] = o_.tools.string();
     state_[test::kClusterKubeconfig] = (o_.dir / "kubeconfig").string();
@@ -147,8 +141,8 @@ class Starter {
                              peer_url, "--initial-cluster", "kw-test=" + peer_url,
                              "--unsafe-no-fsync"},
                             state_[test::kClusterEtcdLog]);
-    // ServiceAccount admission is off: no controller-manager makes the `default` accounts
-    // it would require. Aggregator routing lets webhooks reach Services through EndpointSlices.
+    // ServiceAccount admission is off: it would refuse a Pod in a namespace whose `default`
+    // account kube-controller-manager has not made yet, and tests create Pods right away. Aggregator routing lets webhooks reach Services through EndpointSlices.
     apiserver_pid_ = spawnDaemon(
         {apiserver.string(), "--etcd-servers", etcd_url, "--bind-address", "127.0.0.1",
          "--advertise-address", "127.0.0.1", "--secure-port", std::to_string(ports[2]),
@@ -172,12 +166,25 @@ class Starter {
     save("starting");
 
     if (int rc = waitReady(pki); rc >= 0) return rc;
+    double apiserver_seconds = secondsSince(t0) - pki_seconds;
+    ControllerManagerOptions kcm{o_.tools / "kube-controller-manager", o_.dir / "kcm.kubeconfig",
+                                 o_.dir / "logs" / "kube-controller-manager.log", server_,
+                                 o_.ready_timeout};
+    if (!startControllerManager(kcm, pki, state_, [this] { save("starting"); }, error))
+      return fail(error);
     double total = secondsSince(t0);
     state_[test::kClusterStartupMs] = std::to_string(static_cast<long>(total * 1000));
     std::printf("cluster: control plane ready in %.2f s (credentials %.2f s, etcd + kube-apiserver "
-                "%.2f s)\ncluster: %s, kubeconfig %s\ncluster: logs in %s\n",
-                total, pki_seconds, total - pki_seconds, server_.c_str(),
+                "%.2f s, kube-controller-manager %.2f s)\ncluster: %s, kubeconfig %s\n"
+                "cluster: logs in %s\n",
+                total, pki_seconds, apiserver_seconds, total - pki_seconds - apiserver_seconds,
+                server_.c_str(),
                 state_[test::kClusterKubeconfig].c_str(), (o_.dir / "logs").c_str());
+
+    if (!o_.kubelet_standin.empty())
+      if (int rc = startStandin(pki); rc >= 0) return rc;
+
+    if (int rc = startKubewarden(); rc >= 0) return rc;
 
     if (!o_.policy_server.empty()) {
       PolicyServerOptions ps{o_.policy_server, o_.policies, o_.dir,
@@ -208,6 +215,48 @@ class Starter {
     }
     return fail("kube-apiserver not ready after " + std::to_string(o_.ready_timeout.count()) +
                 " s; last /readyz: " + last + "\n" + tailOf(state_[test::kClusterApiserverLog]));
+  }
+
+  // The CRDs, the namespace and the controller, each when asked for; -1 to go on.
+  int startKubewarden() {
+    KubewardenLaunch launch{o_.tools,      state_[test::kClusterKubeconfig], o_.dir, o_.crds,
+                            o_.controller, o_.controller_args};
+    std::string error;
+    auto t0 = Clock::now();
+    if (!o_.crds.empty()) {
+      if (!applyCrds(launch, error)) return fail(error);
+      std::printf("cluster: CRDs of %s established in %.2f s\n", o_.crds.c_str(), secondsSince(t0));
+    }
+    if (!o_.controller.empty()) {
+      t0 = Clock::now();
+      if (!startController(launch, state_, [this] { save("starting"); }, error))
+        return fail(error);
+      std::printf("cluster: kubewarden-controller ready in %.2f s (namespace %s, log %s)\n",
+                  secondsSince(t0), launch.deployments_namespace.c_str(),
+                  state_[test::kClusterControllerLog].c_str());
+    }
+    return -1;
+  }
+
+  // A stand-in that can't start (say, not root) fails a strict run; otherwise only the tests
+  // that need it fail or skip, reading KW_CLUSTER_STANDIN_ERROR.
+  // -1 to go on; else the exit code of a failure.
+  int startStandin(const Pki& pki) {
+    StandinLaunch launch{o_.kubelet_standin, o_.standin_policy_server,
+                         state_[test::kClusterKubeconfig], o_.dir / "standin", server_};
+    std::string error;
+    auto t0 = Clock::now();
+    if (cluster::startStandin(launch, pki, state_, [this] { save("starting"); }, error)) {
+      std::printf("cluster: kubelet stand-in ready in %.2f s (node %s, log %s)\n",
+                  secondsSince(t0), kStandinNode, state_[test::kClusterStandinLog].c_str());
+      return -1;
+    }
+    std::fprintf(stderr, "cluster: the kubelet stand-in did not start: %s\n", error.c_str());
+    if (o_.strict) return fail(error);
+    std::string one_line = error.substr(0, error.find('\n'));
+    state_[test::kClusterStandinError] =
+        one_line.find('\'') == std::string::npos ? one_line : "see its log";
+    return -1;
   }
 
   void save(const std::string& status) {

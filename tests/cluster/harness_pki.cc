@@ -81,6 +81,13 @@ bool makePki(const fs::path& dir, Pki& pki, std::string& error) {
              "/O=system:masters/CN=kubewarden-cpp-admin", "extendedKeyUsage=clientAuth\n",
              pki.admin_cert, pki.admin_key))
     return false;
+  // With --use-service-account-credentials=false every controller acts as this one identity;
+  // the bootstrap role system:kube-controller-manager only covers the manager's own needs (not,
+  // say, the deployment controller's writes), so it is a master like the admin.
+  if (!issue(step, dir, pki.ca_cert, pki.ca_key, "controller-manager",
+             "/O=system:masters/CN=system:kube-controller-manager", "extendedKeyUsage=clientAuth\n",
+             pki.kcm_cert, pki.kcm_key))
+    return false;
 
   // RSA as kubeadm makes it: RS256 is the one algorithm every token verifier accepts.
   pki.sa_key = dir / "sa.key";

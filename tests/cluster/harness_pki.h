@@ -13,6 +13,8 @@ struct Pki {
   std::filesystem::path ca_cert, ca_key;
   std::filesystem::path serving_cert, serving_key;  // SAN: IP 127.0.0.1, DNS localhost
   std::filesystem::path admin_cert, admin_key;      // O=system:masters: every right, via RBAC
+  // kube-controller-manager's identity (CN=system:kube-controller-manager, O=system:masters).
+  std::filesystem::path kcm_cert, kcm_key;
   std::filesystem::path sa_key, sa_pub;             // signs and checks service-account tokens
 };
 

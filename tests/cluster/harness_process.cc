@@ -16,7 +16,9 @@ namespace kw::cluster {
 namespace {
 
 // In the child between fork and exec: only async-signal-safe calls.
-[[noreturn]] void execWithOutput(const std::vector<std::string>& args, const char* log, int flags) {
+// `env`: null to inherit ours. `cwd`: null to keep ours.
+[[noreturn]] void execWithOutput(const std::vector<std::string>& args, const char* log, int flags,
+                                 char* const* env = nullptr, const char* cwd = nullptr) {
   int in = ::open("/dev/null", O_RDONLY);
   int out = ::open(log, O_WRONLY | O_CREAT | flags, 0644);
   if (in < 0 || out < 0) ::_exit(126);
@@ -28,6 +30,11 @@ namespace {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  if (cwd != nullptr && ::chdir(cwd) != 0) ::_exit(126);
+  if (env != nullptr) {
+    ::execve(argv[0], argv.data(), env);
+    ::_exit(127);
+  }
   ::execvp(argv[0], argv.data());  // PATH lookup for openssl
   ::_exit(127);
 }
@@ -40,6 +47,21 @@ pid_t spawnDaemon(const std::vector<std::string>& args, const std::filesystem::p
   if (pid == 0) {
     ::setsid();
     execWithOutput(args, log_path.c_str(), O_TRUNC);
+  }
+  return pid;
+}
+
+pid_t spawnDaemon(const std::vector<std::string>& args, const std::filesystem::path& log,
+                  const std::vector<std::string>& env, const std::filesystem::path& cwd) {
+  // Everything the child needs is built before fork: it may only make async-signal-safe calls.
+  std::string log_path = log.string(), cwd_path = cwd.string();
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    execWithOutput(args, log_path.c_str(), O_TRUNC, envp.data(), cwd_path.c_str());
   }
   return pid;
 }

@@ -15,6 +15,10 @@ namespace kw::cluster {
 // Its own session keeps it out of CTest's process group and off CTest's output pipes, so the
 // setup test can exit while the daemon keeps serving the other tests. -1 if fork fails.
 pid_t spawnDaemon(const std::vector<std::string>& args, const std::filesystem::path& log);
+// The same with exactly the environment `env` ("KEY=value") and `cwd` as working directory:
+// how the kubelet stand-in runs a container's process.
+pid_t spawnDaemon(const std::vector<std::string>& args, const std::filesystem::path& log,
+                  const std::vector<std::string>& env, const std::filesystem::path& cwd);
 
 // Runs a command to completion, its output appended to `log`; its exit status (-1: not run).
 int runLogged(const std::vector<std::string>& args, const std::filesystem::path& log);

@@ -10,7 +10,9 @@
 int main(int argc, char** argv) {
   const char* usage =
       "usage: kw-cluster start|stop --dir DIR [--tools DIR] [--timeout SECONDS] [--strict]\n"
-      "                  [--policy-server BIN --policies FILE]\n";
+      "                  [--policy-server BIN --policies FILE]\n"
+      "                  [--kubelet-standin BIN [--standin-policy-server BIN]]\n"
+      "                  [--crds CHART_OR_DIR] [--controller BIN [--controller-arg ARG]...]\n";
   if (argc < 2) {
     std::fputs(usage, stderr);
     return 2;
@@ -39,6 +41,16 @@ int main(int argc, char** argv) {
       options.policy_server = value;
     else if (flag == "--policies")
       options.policies = value;
+    else if (flag == "--kubelet-standin")
+      options.kubelet_standin = value;
+    else if (flag == "--standin-policy-server")
+      options.standin_policy_server = value;
+    else if (flag == "--crds")
+      options.crds = std::filesystem::absolute(value);
+    else if (flag == "--controller")
+      options.controller = std::filesystem::absolute(value);
+    else if (flag == "--controller-arg")
+      options.controller_args.push_back(value);
     else {
       std::fputs(usage, stderr);
       return 2;
@@ -53,6 +65,12 @@ int main(int argc, char** argv) {
   if (!options.dir.has_filename()) options.dir = options.dir.parent_path();  // "build/cluster/"
   if (options.tools.empty()) options.tools = options.dir.parent_path() / "tools" / "bin";
   options.tools = std::filesystem::absolute(options.tools);
+  if (!options.kubelet_standin.empty()) {
+    options.kubelet_standin = std::filesystem::absolute(options.kubelet_standin);
+    if (options.standin_policy_server.empty())
+      options.standin_policy_server = options.kubelet_standin.parent_path() / "policy-server";
+    options.standin_policy_server = std::filesystem::absolute(options.standin_policy_server);
+  }
   // Under CI a control plane that can't start must fail the run, never turn into skips.
   const char* ci = std::getenv("CI");
   options.strict = strict_flag || (ci != nullptr && std::strcmp(ci, "true") == 0);

@@ -25,6 +25,24 @@ inline constexpr const char* kClusterApiserverPid = "KW_CLUSTER_APISERVER_PID";
 inline constexpr const char* kClusterEtcdLog = "KW_CLUSTER_ETCD_LOG";
 inline constexpr const char* kClusterApiserverLog = "KW_CLUSTER_APISERVER_LOG";
 inline constexpr const char* kClusterStartupMs = "KW_CLUSTER_STARTUP_MS";
+// kube-controller-manager (deployment, replicaset, endpointslice, garbage collector, namespace,
+// service accounts, disruption): its pid, log and secure-port URL (/healthz).
+inline constexpr const char* kClusterKcmPid = "KW_CLUSTER_KCM_PID";
+inline constexpr const char* kClusterKcmLog = "KW_CLUSTER_KCM_LOG";
+inline constexpr const char* kClusterKcmUrl = "KW_CLUSTER_KCM_URL";
+// The kubelet stand-in (kw-kubelet-standin, a test double), with `--kubelet-standin`. When it
+// could not start and the run is not strict, KW_CLUSTER_STANDIN_ERROR says why.
+inline constexpr const char* kClusterStandin = "KW_CLUSTER_STANDIN";  // the binary
+inline constexpr const char* kClusterStandinPid = "KW_CLUSTER_STANDIN_PID";
+inline constexpr const char* kClusterStandinLog = "KW_CLUSTER_STANDIN_LOG";
+inline constexpr const char* kClusterStandinDir = "KW_CLUSTER_STANDIN_DIR";
+inline constexpr const char* kClusterStandinNode = "KW_CLUSTER_STANDIN_NODE";
+inline constexpr const char* kClusterStandinError = "KW_CLUSTER_STANDIN_ERROR";
+// Our kubewarden-controller, with `--controller` (make cluster).
+inline constexpr const char* kClusterController = "KW_CLUSTER_CONTROLLER";  // the binary
+inline constexpr const char* kClusterControllerPid = "KW_CLUSTER_CONTROLLER_PID";
+inline constexpr const char* kClusterControllerLog = "KW_CLUSTER_CONTROLLER_LOG";
+inline constexpr const char* kClusterControllerHealth = "KW_CLUSTER_CONTROLLER_HEALTH";
 // Only with `kw-cluster start --policy-server` (make cluster).
 inline constexpr const char* kClusterPolicyServer = "KW_CLUSTER_POLICY_SERVER";  // the binary
 inline constexpr const char* kClusterPolicyServerPid = "KW_CLUSTER_POLICY_SERVER_PID";
