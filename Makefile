@@ -5,7 +5,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 LOCAL_CLUSTER ?= $(BUILD_DIR)/local-cluster
 
-.PHONY: deps configure build test run demo bench format clean cluster cluster-down
+.PHONY: deps configure build test run demo bench format clean cluster cluster-policies cluster-down
 
 deps:
 	@bash scripts/deps.sh
@@ -27,9 +27,20 @@ run: build
 demo: build
 	bash scripts/kwctl_demo.sh $(BUILD_DIR)
 
-# etcd + kube-apiserver + a policy-server with examples/policies.yml registered as webhooks, on
-# loopback; returns once the webhooks are enforced. `make cluster-down` stops all three.
+# Kubewarden on loopback: etcd, kube-apiserver, kube-controller-manager, the kubelet stand-in
+# (tests/cluster/kubelet_standin.h, a test double that runs policy-server Pods as processes), the
+# kubewarden-crds chart and our kubewarden-controller (each when present in the tree/build).
+# Returns once all are ready; `kubectl apply` of PolicyServers and policies then works
+# (examples/kubewarden/). `make cluster-down` stops everything and removes the Pods' addresses.
 cluster: build
+	$(BUILD_DIR)/bin/kw-cluster start --strict --dir $(LOCAL_CLUSTER) --tools $(BUILD_DIR)/tools/bin \
+	  --kubelet-standin $(BUILD_DIR)/bin/kw-kubelet-standin \
+	  $(if $(wildcard charts/kubewarden-crds/Chart.yaml),--crds charts/kubewarden-crds) \
+	  $(if $(wildcard $(BUILD_DIR)/bin/kubewarden-controller),--controller $(BUILD_DIR)/bin/kubewarden-controller)
+
+# Without the controller: one policy-server serving examples/policies.yml, each policy
+# registered as a webhook by kw-cluster itself.
+cluster-policies: build
 	$(BUILD_DIR)/bin/kw-cluster start --strict --dir $(LOCAL_CLUSTER) --tools $(BUILD_DIR)/tools/bin \
 	  --policy-server $(BUILD_DIR)/bin/policy-server --policies examples/policies.yml
 
