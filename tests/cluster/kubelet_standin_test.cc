@@ -13,6 +13,7 @@
 #include "cluster/harness_pki.h"
 #include "cluster/webhooks.h"
 #include "common/yaml_json.h"
+#include "support/cant_run.h"
 #include "support/cluster_env.h"
 #include "support/test_env.h"
 
@@ -84,10 +85,7 @@ class KubeletStandinTest : public ClusterTest {
                           ? "the control plane runs without the kubelet stand-in"
                       : error != env_.state.end() ? "the kubelet stand-in failed: " + error->second
                                                   : "";
-    if (!why.empty()) {
-      if (clusterRequired()) FAIL() << why;
-      GTEST_SKIP() << why;
-    }
+    if (!why.empty()) KW_CANT_RUN() << why;
     dir_ = fs::path(KW_CLUSTER_DIR) / "tests" / "kubelet-standin" / ns_;
     fs::create_directories(dir_);
   }
