@@ -1,8 +1,8 @@
 #include "cluster/harness.h"
 
 #include <curl/curl.h>
-#include <unistd.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -142,7 +142,8 @@ class Starter {
                              "--unsafe-no-fsync"},
                             state_[test::kClusterEtcdLog]);
     // ServiceAccount admission is off: it would refuse a Pod in a namespace whose `default`
-    // account kube-controller-manager has not made yet, and tests create Pods right away. Aggregator routing lets webhooks reach Services through EndpointSlices.
+    // account kube-controller-manager has not made yet, and tests create Pods right away.
+    // Aggregator routing lets webhooks reach Services through EndpointSlices.
     apiserver_pid_ = spawnDaemon(
         {apiserver.string(), "--etcd-servers", etcd_url, "--bind-address", "127.0.0.1",
          "--advertise-address", "127.0.0.1", "--secure-port", std::to_string(ports[2]),
@@ -170,16 +171,17 @@ class Starter {
     ControllerManagerOptions kcm{o_.tools / "kube-controller-manager", o_.dir / "kcm.kubeconfig",
                                  o_.dir / "logs" / "kube-controller-manager.log", server_,
                                  o_.ready_timeout};
-    if (!startControllerManager(kcm, pki, state_, [this] { save("starting"); }, error))
+    if (!startControllerManager(
+            kcm, pki, state_, [this] { save("starting"); }, error))
       return fail(error);
     double total = secondsSince(t0);
     state_[test::kClusterStartupMs] = std::to_string(static_cast<long>(total * 1000));
-    std::printf("cluster: control plane ready in %.2f s (credentials %.2f s, etcd + kube-apiserver "
-                "%.2f s, kube-controller-manager %.2f s)\ncluster: %s, kubeconfig %s\n"
-                "cluster: logs in %s\n",
-                total, pki_seconds, apiserver_seconds, total - pki_seconds - apiserver_seconds,
-                server_.c_str(),
-                state_[test::kClusterKubeconfig].c_str(), (o_.dir / "logs").c_str());
+    std::printf(
+        "cluster: control plane ready in %.2f s (credentials %.2f s, etcd + kube-apiserver "
+        "%.2f s, kube-controller-manager %.2f s)\ncluster: %s, kubeconfig %s\n"
+        "cluster: logs in %s\n",
+        total, pki_seconds, apiserver_seconds, total - pki_seconds - apiserver_seconds,
+        server_.c_str(), state_[test::kClusterKubeconfig].c_str(), (o_.dir / "logs").c_str());
 
     if (!o_.kubelet_standin.empty())
       if (int rc = startStandin(pki); rc >= 0) return rc;
@@ -219,7 +221,8 @@ class Starter {
 
   // The CRDs, the namespace and the controller, each when asked for; -1 to go on.
   int startKubewarden() {
-    KubewardenLaunch launch{o_.tools,      state_[test::kClusterKubeconfig], o_.dir, o_.crds,
+    KubewardenLaunch launch{o_.tools,      state_[test::kClusterKubeconfig],
+                            o_.dir,        o_.crds,
                             o_.controller, o_.controller_args};
     std::string error;
     auto t0 = Clock::now();
@@ -229,7 +232,8 @@ class Starter {
     }
     if (!o_.controller.empty()) {
       t0 = Clock::now();
-      if (!startController(launch, state_, [this] { save("starting"); }, error))
+      if (!startController(
+              launch, state_, [this] { save("starting"); }, error))
         return fail(error);
       std::printf("cluster: kubewarden-controller ready in %.2f s (namespace %s, log %s)\n",
                   secondsSince(t0), launch.deployments_namespace.c_str(),
@@ -246,9 +250,10 @@ class Starter {
                          state_[test::kClusterKubeconfig], o_.dir / "standin", server_};
     std::string error;
     auto t0 = Clock::now();
-    if (cluster::startStandin(launch, pki, state_, [this] { save("starting"); }, error)) {
-      std::printf("cluster: kubelet stand-in ready in %.2f s (node %s, log %s)\n",
-                  secondsSince(t0), kStandinNode, state_[test::kClusterStandinLog].c_str());
+    if (cluster::startStandin(
+            launch, pki, state_, [this] { save("starting"); }, error)) {
+      std::printf("cluster: kubelet stand-in ready in %.2f s (node %s, log %s)\n", secondsSince(t0),
+                  kStandinNode, state_[test::kClusterStandinLog].c_str());
       return -1;
     }
     std::fprintf(stderr, "cluster: the kubelet stand-in did not start: %s\n", error.c_str());

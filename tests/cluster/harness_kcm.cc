@@ -75,8 +75,7 @@ bool startControllerManager(const ControllerManagerOptions& o, const Pki& pki,
     }
     auto health = httpsGet(url + "/healthz", pki.ca_cert);
     last = "/healthz: " + health.describe();
-    if (health.status == 200 && health.body == "ok" &&
-        !leaseHolder(o.server, pki, last).empty())
+    if (health.status == 200 && health.body == "ok" && !leaseHolder(o.server, pki, last).empty())
       return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -20,7 +20,7 @@ struct ControllerManagerOptions {
   std::filesystem::path binary;      // build/tools/bin/kube-controller-manager
   std::filesystem::path kubeconfig;  // its own identity (Pki::kcm_cert)
   std::filesystem::path log;
-  std::string server;                // the API server, to read the leader Lease
+  std::string server;  // the API server, to read the leader Lease
   std::chrono::seconds timeout{120};
 };
 

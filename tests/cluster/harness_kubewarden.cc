@@ -16,7 +16,8 @@ namespace {
 // Runs kubectl with the admin kubeconfig, its output appended to logs/kubectl.log.
 bool kubectl(const KubewardenLaunch& l, std::vector<std::string> args, std::string& error) {
   fs::path log = l.dir / "logs" / "kubectl.log";
-  args.insert(args.begin(), {(l.tools / "kubectl").string(), "--kubeconfig", l.kubeconfig.string()});
+  args.insert(args.begin(),
+              {(l.tools / "kubectl").string(), "--kubeconfig", l.kubeconfig.string()});
   auto before = fs::exists(log) ? fs::file_size(log) : 0;
   int status = runLogged(args, log);
   if (status == 0) return true;
@@ -46,8 +47,9 @@ bool applyCrds(const KubewardenLaunch& l, std::string& error) {
   // Server-side: CRDs with full schemas outgrow the last-applied annotation of client-side apply.
   return kubectl(l, {"apply", "--server-side", "--force-conflicts", "-f", manifests.string()},
                  error) &&
-         kubectl(l, {"wait", "--for", "condition=Established", "--timeout",
-                     std::to_string(l.timeout.count()) + "s", "-f", manifests.string()},
+         kubectl(l,
+                 {"wait", "--for", "condition=Established", "--timeout",
+                  std::to_string(l.timeout.count()) + "s", "-f", manifests.string()},
                  error);
 }
 

@@ -30,6 +30,11 @@ namespace {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // A parent that blocks signals for a sigwait thread (the kubelet stand-in) would pass its
+  // mask on, and the daemon would ignore our SIGTERM.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (cwd != nullptr && ::chdir(cwd) != 0) ::_exit(126);
   if (env != nullptr) {
     ::execve(argv[0], argv.data(), env);

@@ -39,10 +39,10 @@ bool startStandin(const StandinLaunch& l, const Pki& pki, test::ClusterState& st
   std::error_code ec;
   std::filesystem::create_directories(l.dir / "logs", ec);
   auto log = l.dir / "logs" / "kw-kubelet-standin.log";
-  pid_t pid = spawnDaemon({l.binary.string(), "--kubeconfig", l.kubeconfig.string(),
-                           "--policy-server", l.policy_server.string(), "--dir", l.dir.string(),
-                           "--node-name", kStandinNode},
-                          log);
+  pid_t pid =
+      spawnDaemon({l.binary.string(), "--kubeconfig", l.kubeconfig.string(), "--policy-server",
+                   l.policy_server.string(), "--dir", l.dir.string(), "--node-name", kStandinNode},
+                  log);
   if (pid < 0) {
     error = "fork failed for kw-kubelet-standin";
     return false;

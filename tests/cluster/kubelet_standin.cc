@@ -56,7 +56,7 @@ kube::Labels labelsOf(const json& pod) {
 // One watch event or list result for the sync loop.
 struct PodEvent {
   enum class Kind { kUpsert, kDeleted, kListed } kind;
-  json pod;                           // kUpsert, kDeleted
+  json pod;                            // kUpsert, kDeleted
   std::map<std::string, json> listed;  // kListed: every Pod the list returned, by key
 };
 
@@ -74,7 +74,9 @@ struct PodRun {
   std::string last_status;  // the last status we wrote, to write only differences
 };
 
-size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+size_t discard(char*, size_t size, size_t n, void*) {
+  return size * n;
+}
 
 // One readiness check as the kubelet makes it: HTTP(S) GET, any certificate, 200-399 is ready.
 bool probeHttp(const std::string& url, long timeout_ms) {
@@ -128,21 +130,21 @@ class Standin {
   json nodeStatus() const {
     std::string now = nowRfc3339();
     json resources = {{"cpu", "4"}, {"memory", "8Gi"}, {"pods", "110"}};
-    return {{"capacity", resources},
-            {"allocatable", resources},
-            {"addresses", json::array({{{"type", "InternalIP"}, {"address", "127.0.0.1"}},
-                                       {{"type", "Hostname"}, {"address", o_.node_name}}})},
-            {"conditions",
-             json::array({{{"type", "Ready"},
-                           {"status", "True"},
-                           {"reason", "KubeletReady"},
-                           {"message", "kw-kubelet-standin (a test double) is running"},
-                           {"lastHeartbeatTime", now},
-                           {"lastTransitionTime", node_since_}}})},
-            {"nodeInfo",
-             {{"kubeletVersion", "kw-kubelet-standin"},
-              {"operatingSystem", "linux"},
-              {"architecture", "amd64"}}}};
+    return {
+        {"capacity", resources},
+        {"allocatable", resources},
+        {"addresses", json::array({{{"type", "InternalIP"}, {"address", "127.0.0.1"}},
+                                   {{"type", "Hostname"}, {"address", o_.node_name}}})},
+        {"conditions", json::array({{{"type", "Ready"},
+                                     {"status", "True"},
+                                     {"reason", "KubeletReady"},
+                                     {"message", "kw-kubelet-standin (a test double) is running"},
+                                     {"lastHeartbeatTime", now},
+                                     {"lastTransitionTime", node_since_}}})},
+        {"nodeInfo",
+         {{"kubeletVersion", "kw-kubelet-standin"},
+          {"operatingSystem", "linux"},
+          {"architecture", "amd64"}}}};
   }
 
   Status registerNode() {
@@ -164,9 +166,9 @@ class Standin {
 
   Status heartbeat() {
     last_heartbeat_ = Clock::now();
-    auto reply = client_->request("PATCH", "/api/v1/nodes/" + o_.node_name + "/status",
-                                  json{{"status", nodeStatus()}}.dump(),
-                                  "application/merge-patch+json");
+    auto reply =
+        client_->request("PATCH", "/api/v1/nodes/" + o_.node_name + "/status",
+                         json{{"status", nodeStatus()}}.dump(), "application/merge-patch+json");
     if (!reply) return reply.error();
     if (reply->status != 200)
       return kube::apiError(reply->status, reply->body, "writing node status");
@@ -321,14 +323,15 @@ class Standin {
                     {"kind", "Binding"},
                     {"metadata", {{"name", name}}},
                     {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", o_.node_name}}}};
-    auto reply = client_->request("POST", podPath(pod) + "/binding", binding.dump(),
-                                  "application/json");
+    auto reply =
+        client_->request("POST", podPath(pod) + "/binding", binding.dump(), "application/json");
     if (!reply)
       spdlog::warn("binding {}: {}", keyOf(pod), reply.error().message);
     else if (reply->status == 201)
       spdlog::info("bound {} to {}", keyOf(pod), o_.node_name);
     else if (reply->status != 409)  // 409: bound meanwhile; the watch brings the result
-      spdlog::warn("{}", kube::apiError(reply->status, reply->body, "binding " + keyOf(pod)).message);
+      spdlog::warn("{}",
+                   kube::apiError(reply->status, reply->body, "binding " + keyOf(pod)).message);
   }
 
   static std::string podPath(const json& pod) {
@@ -409,7 +412,8 @@ class Standin {
                    keyOf(pod), sa, reply ? std::to_string(reply->status) : reply.error().message);
       return {};
     }
-    std::string token = json::parse(reply->body).value(json::json_pointer("/status/token"), std::string());
+    std::string token =
+        json::parse(reply->body).value(json::json_pointer("/status/token"), std::string());
     fs::path file = run.folder / "kubeconfig";
     json kubeconfig = {
         {"apiVersion", "v1"},
@@ -502,23 +506,22 @@ class Standin {
     auto condition = [&](const char* type, const std::string& status) {
       return json{{"type", type}, {"status", status}, {"lastTransitionTime", since}};
     };
-    json status = {
-        {"phase", run.pid > 0 || run.restarts > 0 ? "Running" : "Pending"},
-        {"hostIP", "127.0.0.1"},
-        {"hostIPs", {{{"ip", "127.0.0.1"}}}},
-        {"startTime", run.started_at.empty() ? nowRfc3339() : run.started_at},
-        {"conditions",
-         {condition("PodScheduled", "True"), condition("Initialized", "True"),
-          condition("ContainersReady", ready), condition("Ready", ready)}},
-        {"containerStatuses",
-         {{{"name", c.value("name", "")},
-           {"image", c.value("image", "")},
-           {"imageID", ""},
-           {"containerID", "kw-kubelet-standin://" + std::to_string(run.pid)},
-           {"ready", run.ready},
-           {"started", run.pid > 0},
-           {"restartCount", run.restarts},
-           {"state", state}}}}};
+    json status = {{"phase", run.pid > 0 || run.restarts > 0 ? "Running" : "Pending"},
+                   {"hostIP", "127.0.0.1"},
+                   {"hostIPs", {{{"ip", "127.0.0.1"}}}},
+                   {"startTime", run.started_at.empty() ? nowRfc3339() : run.started_at},
+                   {"conditions",
+                    {condition("PodScheduled", "True"), condition("Initialized", "True"),
+                     condition("ContainersReady", ready), condition("Ready", ready)}},
+                   {"containerStatuses",
+                    {{{"name", c.value("name", "")},
+                      {"image", c.value("image", "")},
+                      {"imageID", ""},
+                      {"containerID", "kw-kubelet-standin://" + std::to_string(run.pid)},
+                      {"ready", run.ready},
+                      {"started", run.pid > 0},
+                      {"restartCount", run.restarts},
+                      {"state", state}}}}};
     if (!run.ip.empty()) {
       status["podIP"] = run.ip;
       status["podIPs"] = {{{"ip", run.ip}}};
@@ -566,9 +569,9 @@ class Standin {
       spdlog::info("{}: deleted", keyOf(pod));
       return;
     }
-    spdlog::warn("{}", reply ? kube::apiError(reply->status, reply->body, "deleting " + keyOf(pod))
-                                   .message
-                             : reply.error().message);
+    spdlog::warn(
+        "{}", reply ? kube::apiError(reply->status, reply->body, "deleting " + keyOf(pod)).message
+                    : reply.error().message);
   }
 
   const StandinOptions& o_;

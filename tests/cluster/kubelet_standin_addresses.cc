@@ -22,7 +22,9 @@ int ipAddr(const char* verb, const std::string& ip, const fs::path& log) {
 PodAddresses::PodAddresses(fs::path record, fs::path log)
     : record_(std::move(record)), log_(std::move(log)) {}
 
-PodAddresses::~PodAddresses() { releaseAll(); }
+PodAddresses::~PodAddresses() {
+  releaseAll();
+}
 
 Result<std::string> PodAddresses::allocate() {
   // .1 is left out, as a network's gateway would be.

@@ -11,9 +11,10 @@
 
 int main(int argc, char** argv) {
   kw::cluster::StandinOptions options;
-  CLI::App app{"kw-kubelet-standin: a TEST DOUBLE for the kubelet. Registers a Node, binds the "
-               "matching Pending Pods to it and runs our policy-server for each on its own "
-               "address (10.244.0.N on lo; needs root), reporting the Pods' status."};
+  CLI::App app{
+      "kw-kubelet-standin: a TEST DOUBLE for the kubelet. Registers a Node, binds the "
+      "matching Pending Pods to it and runs our policy-server for each on its own "
+      "address (10.244.0.N on lo; needs root), reporting the Pods' status."};
   app.add_option("--kubeconfig", options.kubeconfig, "Admin kubeconfig")->required();
   app.add_option("--policy-server", options.policy_server,
                  "The binary every Pod runs (the Pod's image is ignored)")

@@ -23,8 +23,8 @@ struct PodLaunch {
 
 // Reads one object of the Pod's namespace: plural is "secrets" or "configmaps". A missing
 // object is an error whose message contains "not found".
-using ObjectGetter = std::function<Result<nlohmann::json>(const std::string& plural,
-                                                          const std::string& name)>;
+using ObjectGetter =
+    std::function<Result<nlohmann::json>(const std::string& plural, const std::string& name)>;
 
 // (mountPath, host folder) pairs, longest mountPath first.
 using Mounts = std::vector<std::pair<std::string, std::filesystem::path>>;

@@ -40,13 +40,13 @@ json policyServerDeployment() {
   json labels = {{"app", std::string("kubewarden-") + kServer},
                  {"kubewarden/policy-server", "standin"}};
   json env = json::array();
-  for (const auto& [k, v] : std::map<std::string, std::string>{
-           {"KUBEWARDEN_CERT_FILE", "/pki/policy-server-cert"},
-           {"KUBEWARDEN_KEY_FILE", "/pki/policy-server-key"},
-           {"KUBEWARDEN_PORT", "8443"},
-           {"KUBEWARDEN_POLICIES_DOWNLOAD_DIR", "/tmp"},
-           {"KUBEWARDEN_POLICIES", "/config/policies.yml"},
-           {"KUBEWARDEN_SIGSTORE_CACHE_DIR", "/tmp/sigstore-data"}})
+  for (const auto& [k, v] :
+       std::map<std::string, std::string>{{"KUBEWARDEN_CERT_FILE", "/pki/policy-server-cert"},
+                                          {"KUBEWARDEN_KEY_FILE", "/pki/policy-server-key"},
+                                          {"KUBEWARDEN_PORT", "8443"},
+                                          {"KUBEWARDEN_POLICIES_DOWNLOAD_DIR", "/tmp"},
+                                          {"KUBEWARDEN_POLICIES", "/config/policies.yml"},
+                                          {"KUBEWARDEN_SIGSTORE_CACHE_DIR", "/tmp/sigstore-data"}})
     env.push_back({{"name", k}, {"value", v}});
   json container = {
       {"name", kServer},
@@ -92,8 +92,9 @@ class KubeletStandinTest : public ClusterTest {
 
   void TearDown() override {
     if (!webhook_.empty())
-      (void)admin_->request("DELETE", cluster::webhookConfigurationPath(
-                                          "ValidatingWebhookConfiguration") + "/" + webhook_);
+      (void)admin_->request(
+          "DELETE",
+          cluster::webhookConfigurationPath("ValidatingWebhookConfiguration") + "/" + webhook_);
   }
 
   std::string path(const std::string& group_version, const std::string& plural) const {
@@ -118,13 +119,12 @@ class KubeletStandinTest : public ClusterTest {
     std::string error;
     std::string host = std::string(kServer) + "." + ns_ + ".svc";
     ASSERT_TRUE(cluster::makeServingPki(dir_ / "pki", {host}, pki_, error)) << error;
-    create(path("v1", "secrets"),
-           {{"apiVersion", "v1"},
-            {"kind", "Secret"},
-            {"metadata", {{"name", kServer}}},
-            {"stringData",
-             {{"policy-server-cert", readTextFile(pki_.cert).value()},
-              {"policy-server-key", readTextFile(pki_.key).value()}}}});
+    create(path("v1", "secrets"), {{"apiVersion", "v1"},
+                                   {"kind", "Secret"},
+                                   {"metadata", {{"name", kServer}}},
+                                   {"stringData",
+                                    {{"policy-server-cert", readTextFile(pki_.cert).value()},
+                                     {"policy-server-key", readTextFile(pki_.key).value()}}}});
     std::string module = (guestDir() / "annotated" / "pod_privileged.wasm").string();
     create(path("v1", "configmaps"),
            {{"apiVersion", "v1"},
@@ -136,17 +136,16 @@ class KubeletStandinTest : public ClusterTest {
   }
 
   void createService() {
-    create(path("v1", "services"),
-           {{"apiVersion", "v1"},
-            {"kind", "Service"},
-            {"metadata", {{"name", kServer}}},
-            {"spec",
-             {{"selector", {{"app", std::string("kubewarden-") + kServer}}},
-              {"ports",
-               {{{"name", "policy-server"},
-                 {"port", 8443},
-                 {"targetPort", 8443},
-                 {"protocol", "TCP"}}}}}}});
+    create(path("v1", "services"), {{"apiVersion", "v1"},
+                                    {"kind", "Service"},
+                                    {"metadata", {{"name", kServer}}},
+                                    {"spec",
+                                     {{"selector", {{"app", std::string("kubewarden-") + kServer}}},
+                                      {"ports",
+                                       {{{"name", "policy-server"},
+                                         {"port", 8443},
+                                         {"targetPort", 8443},
+                                         {"protocol", "TCP"}}}}}}});
   }
 
   bool loHas(const std::string& ip) {
@@ -201,8 +200,7 @@ TEST_F(KubeletStandinTest, DeploymentRollsOutAndItsServiceServesTheWebhook) {
     for (const auto& slice : slices["items"])
       for (const auto& e : slice.value("endpoints", json::array()))
         if (e["addresses"][0] == ip) endpoint = e;
-    return endpoint.is_object() &&
-           endpoint.value(json::json_pointer("/conditions/ready"), false);
+    return endpoint.is_object() && endpoint.value(json::json_pointer("/conditions/ready"), false);
   });
   ASSERT_TRUE(published) << "no ready endpoint " << ip << " for Service " << kServer;
   EXPECT_EQ(endpoint["nodeName"], env_.state[kClusterStandinNode]);
@@ -232,8 +230,8 @@ TEST_F(KubeletStandinTest, DeploymentRollsOutAndItsServiceServesTheWebhook) {
                                     "application/json");
   ASSERT_TRUE(privileged.ok());
   EXPECT_EQ(privileged->status, 400) << privileged->body;
-  EXPECT_NE(privileged->body.find("admission webhook \"" + hook.name + "\" denied the request: " +
-                                  kPrivilegedMessage),
+  EXPECT_NE(privileged->body.find("admission webhook \"" + hook.name +
+                                  "\" denied the request: " + kPrivilegedMessage),
             std::string::npos)
       << privileged->body;
   auto plain = admin_->request("POST", path("v1", "pods"), testPod("plain", false).dump(),
@@ -244,9 +242,9 @@ TEST_F(KubeletStandinTest, DeploymentRollsOutAndItsServiceServesTheWebhook) {
   // Deleting the Deployment cascades (garbage collector) to the Pod, which the stand-in
   // finalizes after stopping its process and removing its address.
   (void)admin_->request("DELETE", path("v1", "pods") + "/plain");
-  auto deleted = admin_->request("DELETE", path("apps/v1", "deployments") + "/" + kServer,
-                                 json{{"propagationPolicy", "Background"}}.dump(),
-                                 "application/json");
+  auto deleted =
+      admin_->request("DELETE", path("apps/v1", "deployments") + "/" + kServer,
+                      json{{"propagationPolicy", "Background"}}.dump(), "application/json");
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(deleted->status, 200) << deleted->body;
   EXPECT_TRUE(waitFor([&] { return podsOfServer().empty(); }, std::chrono::seconds(60)))
