@@ -6,12 +6,15 @@
 // the address.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cluster/harness_pki.h"
+#include "cluster/kubelet_standin_pod.h"
 #include "cluster/webhooks.h"
+#include "common/base64.h"
 #include "common/yaml_json.h"
 #include "support/cant_run.h"
 #include "support/cluster_env.h"
@@ -250,6 +253,60 @@ TEST_F(KubeletStandinTest, DeploymentRollsOutAndItsServiceServesTheWebhook) {
   EXPECT_TRUE(waitFor([&] { return podsOfServer().empty(); }, std::chrono::seconds(60)))
       << podsOfServer().dump();
   EXPECT_TRUE(waitFor([&] { return !loHas(ip); })) << ip << " still on lo";
+}
+
+// The stand-in's translation of a Pod into files and a command line, without the API server:
+// the getter below plays it.
+TEST(KubeletStandinPod, VolumesAreWrittenAndContainerPathsPointIntoThem) {
+  fs::path folder = fs::path(KW_CLUSTER_DIR) / "tests" / "kubelet-standin-pod" / randomUid();
+  json pod = policyServerDeployment()["spec"]["template"];
+  pod["metadata"]["name"] = "ps-1";
+  pod["metadata"]["namespace"] = "kw";
+  auto& container = pod["spec"]["containers"][0];
+  container["env"].push_back(
+      {{"name", "POD_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}});
+  container["args"] = {"--sources-path", "/config/sources.yml"};
+  auto get = [](const std::string& plural, const std::string& name) -> Result<json> {
+    if (plural == "secrets" && name == kServer)
+      return json{{"data",
+                   {{"policy-server-cert", base64Encode("CERT")},
+                    {"policy-server-key", base64Encode("KEY")}}}};
+    if (plural == "configmaps" && name == kServer)
+      return json{{"data", {{"policies.yml", "p: {}\n"}, {"sources.yml", "{}"}}}};
+    return makeError(plural + " \"" + name + "\" not found");
+  };
+  auto launch = cluster::preparePod(pod, "10.244.0.9", folder, "/bin/policy-server", {}, get);
+  ASSERT_TRUE(launch.ok()) << launch.error().message;
+  fs::path volumes = folder / "volumes";
+  EXPECT_EQ(readTextFile(volumes / "certs" / "policy-server-cert").value(), "CERT");
+  EXPECT_EQ(readTextFile(volumes / "certs" / "policy-server-key").value(), "KEY");
+  EXPECT_EQ(readTextFile(volumes / "policies" / "policies.yml").value(), "p: {}\n");
+  EXPECT_FALSE(fs::exists(volumes / "policies" / "sources.yml"));  // not among the items
+  EXPECT_TRUE(fs::is_directory(volumes / "policy-store"));
+  auto has = [&](const std::string& entry) {
+    return std::find(launch->env.begin(), launch->env.end(), entry) != launch->env.end();
+  };
+  EXPECT_TRUE(has("KUBEWARDEN_CERT_FILE=" + (volumes / "certs").string() + "/policy-server-cert"));
+  EXPECT_TRUE(has("KUBEWARDEN_POLICIES=" + (volumes / "policies").string() + "/policies.yml"));
+  EXPECT_TRUE(has("KUBEWARDEN_POLICIES_DOWNLOAD_DIR=" + (volumes / "policy-store").string()));
+  EXPECT_TRUE(has("KUBEWARDEN_SIGSTORE_CACHE_DIR=" + (volumes / "policy-store").string() +
+                  "/sigstore-data"));
+  EXPECT_TRUE(has("KUBEWARDEN_PORT=8443"));
+  EXPECT_TRUE(has("POD_NAME=ps-1"));
+  EXPECT_EQ(launch->args,
+            (std::vector<std::string>{"/bin/policy-server", "--sources-path",
+                                      (volumes / "policies").string() + "/sources.yml", "--addr",
+                                      "10.244.0.9"}));
+
+  // A missing Secret is named in the error; an optional one leaves the folder empty.
+  pod["spec"]["volumes"][1]["secret"]["secretName"] = "absent";
+  auto missing = cluster::preparePod(pod, "10.244.0.9", folder, "/bin/policy-server", {}, get);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("Pod kw/ps-1: volume certs: Secret absent"),
+            std::string::npos)
+      << missing.error().message;
+  pod["spec"]["volumes"][1]["secret"]["optional"] = true;
+  EXPECT_TRUE(cluster::preparePod(pod, "10.244.0.9", folder, "/bin/policy-server", {}, get).ok());
 }
 
 }  // namespace
