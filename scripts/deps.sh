@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcurl4-openssl-dev libboost1.81-dev libarchive-dev
   docker-registry apache2-utils
   openssl
+  libsqlite3-dev libpq-dev postgresql
   libuv1 libicu72 libc-ares2 libbrotli1 libnghttp2-14 python3
 )
 
