@@ -315,6 +315,7 @@ Result<ReportResult> resultFromJson(const json& j, const std::string& where) {
   if (r.policy.empty()) return makeError(where + ".policy is required");
   auto outcome = optString(j, "result", where);
   if (!outcome) return outcome.error();
+  if (outcome->empty()) return makeError(where + ".result is required");
   auto parsed = parseOutcome(*outcome);
   if (!parsed) return makeError(where + ".result: " + parsed.error().message);
   r.result = *parsed;

@@ -218,7 +218,11 @@ TEST(PolicyReportModel, BadJsonGetsPreciseErrors) {
   j["results"] = json::array({{{"result", "pass"}}});
   EXPECT_EQ(reportFromJson(j).error().message,
             "PolicyReport team-a/polr-ns-team-a results[0].policy is required");
-  j["results"] = json::array({{{"policy", "cap-a"}, {"properties", {{"policy-uid", 3}}}}});
+  j["results"] = json::array({{{"policy", "cap-a"}}});
+  EXPECT_EQ(reportFromJson(j).error().message,
+            "PolicyReport team-a/polr-ns-team-a results[0].result is required");
+  j["results"] =
+      json::array({{{"policy", "cap-a"}, {"result", "pass"}, {"properties", {{"policy-uid", 3}}}}});
   EXPECT_EQ(reportFromJson(j).error().message,
             "PolicyReport team-a/polr-ns-team-a results[0].properties.policy-uid must be a string");
   j["kind"] = "Pod";
