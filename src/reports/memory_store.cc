@@ -40,6 +40,8 @@ Status MemoryStore::put(PolicyReport report) {
                               : ": a PolicyReport needs a namespace"));
   recomputeSummary(report);
   std::lock_guard lock(mu_);
+  // Stamped with the run so deleteStale can tell this run's reports from older ones.
+  if (!run_uid_.empty()) report.labels[kRunUidLabel] = run_uid_;
   Key key{report.ns, report.name};
   (cluster ? cluster_ : namespaced_)[key] = std::move(report);
   return okStatus();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "kube/client.h"
 #include "reports/policy_report.h"
 
 namespace kw::reports {
@@ -57,5 +58,9 @@ struct StoreOptions {
   std::string path;                 // sqlite: the database file
   std::string url;                  // postgres: a libpq connection URI or key=value string
 };
+
+// The store `options` names; `client` is used by the kubernetes store only.
+Result<std::unique_ptr<ReportStore>> openStore(const StoreOptions& options,
+                                               std::shared_ptr<kube::Client> client);
 
 }  // namespace kw::reports

@@ -151,8 +151,33 @@ TEST_P(StoreContract, InvalidReportsAndRunMisuseAreRefusedClearly) {
   ASSERT_TRUE(store_->abortRun().ok());
 }
 
+TEST_P(StoreContract, SavesDuringARunCarryTheRunLabel) {
+  ASSERT_TRUE(store_->beginRun("run-5").ok());
+  // The caller built the report for another run (or none): the store stamps the run in progress.
+  ASSERT_TRUE(store_->saveNamespaceReport(sampleNamespaceReport("team-a", "stale-run", 1, 1)).ok());
+  ASSERT_TRUE(store_->commitRun().ok());
+  auto got = store_->getNamespaceReport("team-a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->runUid(), "run-5");
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreContract, ::testing::Values("memory", "sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
+
+TEST(OpenStore, ByNameWithClearErrors) {
+  EXPECT_EQ(openStore({"etcd", "", ""}, nullptr).error().message,
+            "unknown store \"etcd\" (expected kubernetes, memory, sqlite or postgres)");
+  EXPECT_EQ(openStore({"kubernetes", "", ""}, nullptr).error().message,
+            "the kubernetes store needs a connection to the API server");
+  EXPECT_EQ(openStore({"sqlite", "", ""}, nullptr).error().message,
+            "the sqlite store needs a database file (--store-path)");
+  auto memory = openStore({"memory", "", ""}, nullptr);
+  ASSERT_TRUE(memory.ok());
+  EXPECT_NE(dynamic_cast<MemoryStore*>(memory->get()), nullptr);
+  auto sqlite = openStore({"sqlite", test::tempSqlitePath("open-store").string(), ""}, nullptr);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.error().message;
+  EXPECT_NE(dynamic_cast<SqlStore*>(sqlite->get()), nullptr);
+}
 
 }  // namespace
 }  // namespace kw::reports

@@ -1,0 +1,198 @@
+#include "reports/kubernetes_store.h"
+
+#include "common/percent_encode.h"
+
+namespace kw::reports {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kBase = "/apis/wgpolicyk8s.io/v1alpha2";
+
+std::string describe(const std::string& ns, const std::string& name) {
+  return ns.empty() ? "ClusterPolicyReport " + name : "PolicyReport " + ns + "/" + name;
+}
+
+// Our part of the report written over the stored object: what the scanner owns is replaced,
+// the rest (annotations, other labels, fields we do not know) is kept.
+json mergeInto(json stored, const json& ours) {
+  json& meta = stored["metadata"];
+  for (const auto& [k, v] : ours["metadata"].value("labels", json::object()).items())
+    meta["labels"][k] = v;
+  if (ours["metadata"].contains("ownerReferences"))
+    meta["ownerReferences"] = ours["metadata"]["ownerReferences"];
+  if (ours.contains("scope")) {
+    stored["scope"] = ours["scope"];
+  } else {
+    stored.erase("scope");
+  }
+  stored["summary"] = ours["summary"];
+  stored["results"] = ours["results"];
+  stored["apiVersion"] = ours["apiVersion"];
+  return stored;
+}
+
+}  // namespace
+
+std::string reportCollectionPath(const std::string& ns, bool cluster) {
+  if (cluster) return std::string(kBase) + "/clusterpolicyreports";
+  if (ns.empty()) return std::string(kBase) + "/policyreports";  // every namespace (list only)
+  return std::string(kBase) + "/namespaces/" + ns + "/policyreports";
+}
+
+std::string reportPath(const std::string& ns, const std::string& name) {
+  return reportCollectionPath(ns, ns.empty()) + "/" + name;
+}
+
+KubernetesStore::KubernetesStore(std::shared_ptr<kube::Client> client, Options options)
+    : client_(std::move(client)), options_(std::move(options)) {}
+
+Status KubernetesStore::beginRun(const std::string& run_uid) {
+  if (run_uid.empty()) return makeError("a scan run needs a run uid");
+  std::lock_guard lock(mu_);
+  if (!run_uid_.empty()) return makeError("run " + run_uid_ + " is still in progress");
+  run_uid_ = run_uid;
+  return okStatus();
+}
+
+Status KubernetesStore::commitRun() {
+  std::lock_guard lock(mu_);
+  if (run_uid_.empty()) return makeError("commitRun without beginRun");
+  run_uid_.clear();
+  return okStatus();
+}
+
+Status KubernetesStore::abortRun() {
+  std::lock_guard lock(mu_);
+  run_uid_.clear();
+  return okStatus();
+}
+
+std::string KubernetesStore::currentRun() {
+  std::lock_guard lock(mu_);
+  return run_uid_;
+}
+
+Result<std::optional<PolicyReport>> KubernetesStore::get(const std::string& ns,
+                                                         const std::string& name) {
+  auto reply = client_->request("GET", reportPath(ns, name));
+  if (!reply) return reply.error();
+  if (reply->status == 404) return std::optional<PolicyReport>();
+  if (reply->status != 200)
+    return kube::apiError(reply->status, reply->body, "reading " + describe(ns, name));
+  json doc = json::parse(reply->body, nullptr, false);
+  if (doc.is_discarded())
+    return makeError(describe(ns, name) + ": the API server's reply is not JSON");
+  auto report = reportFromJson(doc);
+  if (!report) return makeError(describe(ns, name) + ": " + report.error().message);
+  return std::optional<PolicyReport>(std::move(*report));
+}
+
+Status KubernetesStore::save(PolicyReport report) {
+  if (report.name.empty()) return makeError("a policy report needs a name");
+  bool cluster = report.kind == ReportKind::kClusterPolicyReport;
+  if (cluster != report.ns.empty())
+    return makeError("report " + report.name +
+                     (cluster ? ": a ClusterPolicyReport has no namespace"
+                              : ": a PolicyReport needs a namespace"));
+  // Stamped with the run so deleteStale can tell this run's reports from older ones.
+  if (std::string run = currentRun(); !run.empty()) report.labels[kRunUidLabel] = run;
+  recomputeSummary(report);
+  report.resource_version.clear();
+  const json ours = toJson(report);
+  const std::string what = describe(report.ns, report.name);
+  const std::string path = reportPath(report.ns, report.name);
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    auto current = client_->request("GET", path);
+    if (!current) return current.error();
+    if (current->status != 200 && current->status != 404)
+      return kube::apiError(current->status, current->body, "reading " + what);
+    if (options_.before_write) options_.before_write(report.ns, report.name, attempt);
+    Result<kube::Client::Reply> written = makeError("unreachable");
+    if (current->status == 404) {
+      written = client_->request("POST", reportCollectionPath(report.ns, cluster), ours.dump(),
+                                 "application/json");
+    } else {
+      json stored = json::parse(current->body, nullptr, false);
+      if (stored.is_discarded() || !stored.is_object())
+        return makeError(what + ": the API server's reply is not a JSON object");
+      written = client_->request("PUT", path, mergeInto(std::move(stored), ours).dump(),
+                                 "application/json");
+    }
+    if (!written) return written.error();
+    if (written->status == 200 || written->status == 201) return okStatus();
+    // 409: created or changed by someone else since our read; start again from theirs.
+    if (written->status != 409)
+      return kube::apiError(written->status, written->body,
+                            (current->status == 404 ? "creating " : "updating ") + what);
+  }
+  return makeError("saving " + what + ": still conflicting with other writers after " +
+                   std::to_string(options_.max_attempts) + " attempts");
+}
+
+Result<std::optional<PolicyReport>> KubernetesStore::getNamespaceReport(const std::string& ns) {
+  return get(ns, kNamespaceReportPrefix + ns);
+}
+
+Result<std::optional<PolicyReport>> KubernetesStore::getClusterReport() {
+  return get("", kClusterReportName);
+}
+
+Status KubernetesStore::saveNamespaceReport(const PolicyReport& report) {
+  return save(report);
+}
+
+Status KubernetesStore::saveClusterReport(const PolicyReport& report) {
+  return save(report);
+}
+
+Result<std::optional<PolicyReport>> KubernetesStore::getResourceReport(const std::string& ns,
+                                                                       const std::string& uid) {
+  return get(ns, uid);
+}
+
+Status KubernetesStore::saveResourceReport(const PolicyReport& report) {
+  return save(report);
+}
+
+Status KubernetesStore::deleteListed(const std::string& list_path, bool cluster) {
+  const std::string selector = std::string(kManagedByLabel) + "=" + kManagedByValue + "," +
+                               kRunUidLabel + "!=" + currentRun();
+  std::string next;
+  do {
+    std::string url = list_path + "?limit=500&labelSelector=" + percentEncode(selector);
+    if (!next.empty()) url += "&continue=" + percentEncode(next);
+    auto reply = client_->request("GET", url);
+    if (!reply) return reply.error();
+    if (reply->status != 200)
+      return kube::apiError(reply->status, reply->body, "listing stale reports at " + list_path);
+    json page = json::parse(reply->body, nullptr, false);
+    if (page.is_discarded()) return makeError("listing stale reports: the reply is not JSON");
+    for (const json& item : page.value("items", json::array())) {
+      const json& meta = item.value("metadata", json::object());
+      std::string ns = cluster ? "" : meta.value("namespace", "");
+      std::string name = meta.value("name", "");
+      auto gone = client_->request("DELETE", reportPath(ns, name));
+      if (!gone) return gone.error();
+      if (gone->status != 200 && gone->status != 202 && gone->status != 404)
+        return kube::apiError(gone->status, gone->body, "deleting stale " + describe(ns, name));
+    }
+    next = page.value("metadata", json::object()).value("continue", "");
+  } while (!next.empty());
+  return okStatus();
+}
+
+Status KubernetesStore::deleteStale(const StaleScope& scope) {
+  if (currentRun().empty()) return makeError("deleteStale needs a run in progress");
+  switch (scope.which) {
+    case StaleScope::Which::kNamespace:
+      return deleteListed(reportCollectionPath(scope.ns, false), false);
+    case StaleScope::Which::kClusterWide:
+      return deleteListed(reportCollectionPath("", true), true);
+    case StaleScope::Which::kAll:
+      if (auto s = deleteListed(reportCollectionPath("", false), false); !s) return s;
+      return deleteListed(reportCollectionPath("", true), true);
+  }
+  return okStatus();
+}
+
+}  // namespace kw::reports
