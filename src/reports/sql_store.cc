@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace kw::reports {
 namespace {
@@ -89,24 +90,40 @@ CREATE INDEX IF NOT EXISTS results_by_namespace ON results (namespace);
   FROM results GROUP BY policy, rule, policy_uid;
 )SQL";
 
-const char* kInsertResult = R"SQL(
-INSERT INTO results (resource_uid, policy_uid, run_id, report_namespace, report_name, namespace,
-  resource_api_version, resource_kind, resource_name, resource_version, policy, rule,
-  policy_resource_version, result, severity, category, scored, message, timestamp_seconds,
-  timestamp_nanos, properties)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-  $20, $21)
-ON CONFLICT (resource_uid, policy_uid) DO UPDATE SET
-  run_id = excluded.run_id, report_namespace = excluded.report_namespace,
-  report_name = excluded.report_name, namespace = excluded.namespace,
-  resource_api_version = excluded.resource_api_version, resource_kind = excluded.resource_kind,
-  resource_name = excluded.resource_name, resource_version = excluded.resource_version,
-  policy = excluded.policy, rule = excluded.rule,
-  policy_resource_version = excluded.policy_resource_version, result = excluded.result,
-  severity = excluded.severity, category = excluded.category, scored = excluded.scored,
-  message = excluded.message, timestamp_seconds = excluded.timestamp_seconds,
-  timestamp_nanos = excluded.timestamp_nanos, properties = excluded.properties
-)SQL";
+constexpr int kResultColumns = 21;
+// PostgreSQL: one round trip per 100 results, not per result. SQLite runs in-process, where a
+// cached one-row statement is the fastest path.
+constexpr size_t kRowsPerInsertPostgres = 100;
+
+// INSERT of `rows` results ($1..$21 the first row, $22.. the next). A (resource, policy) pair
+// already held by another report (the granularity changed) moves to this one.
+std::string insertResultsSql(size_t rows) {
+  std::string sql =
+      "INSERT INTO results (resource_uid, policy_uid, run_id, report_namespace, report_name, "
+      "namespace, resource_api_version, resource_kind, resource_name, resource_version, policy, "
+      "rule, policy_resource_version, result, severity, category, scored, message, "
+      "timestamp_seconds, timestamp_nanos, properties) VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ", (" : "(";
+    for (int c = 1; c <= kResultColumns; ++c) {
+      sql += "$" + std::to_string(r * kResultColumns + c);
+      if (c < kResultColumns) sql += ", ";
+    }
+    sql += ")";
+  }
+  sql +=
+      " ON CONFLICT (resource_uid, policy_uid) DO UPDATE SET run_id = excluded.run_id, "
+      "report_namespace = excluded.report_namespace, report_name = excluded.report_name, "
+      "namespace = excluded.namespace, resource_api_version = excluded.resource_api_version, "
+      "resource_kind = excluded.resource_kind, resource_name = excluded.resource_name, "
+      "resource_version = excluded.resource_version, policy = excluded.policy, "
+      "rule = excluded.rule, policy_resource_version = excluded.policy_resource_version, "
+      "result = excluded.result, severity = excluded.severity, category = excluded.category, "
+      "scored = excluded.scored, message = excluded.message, "
+      "timestamp_seconds = excluded.timestamp_seconds, "
+      "timestamp_nanos = excluded.timestamp_nanos, properties = excluded.properties";
+  return sql;
+}
 
 const char* kSelectResults = R"SQL(
 SELECT resource_uid, namespace, resource_api_version, resource_kind, resource_name,
@@ -252,6 +269,18 @@ Status SqlStore::writeReport(const PolicyReport& report, Granularity granularity
   auto cleared = db_->query("DELETE FROM results WHERE report_namespace = $1 AND report_name = $2",
                             {report.ns, report.name});
   if (!cleared) return cleared.error();
+  const size_t per_insert = db_->dialect() == Dialect::kPostgres ? kRowsPerInsertPostgres : 1;
+  std::vector<SqlValue> batch;
+  size_t rows = 0;
+  auto flush = [&]() -> Status {
+    if (rows == 0) return okStatus();
+    auto inserted = db_->query(insertResultsSql(rows), batch);
+    batch.clear();
+    rows = 0;
+    return inserted ? okStatus() : Status(inserted.error());
+  };
+  // Duplicate (resource, policy) pairs in one statement would be an error in PostgreSQL.
+  std::set<std::pair<std::string, std::string>> in_batch;
   for (const ReportResult& r : report.results) {
     const ObjectRef* subject = !r.resources.empty() ? &r.resources.front()
                                : report.scope       ? &*report.scope
@@ -262,31 +291,39 @@ Status SqlStore::writeReport(const PolicyReport& report, Granularity granularity
     if (r.policyUid().empty())
       return makeError("report " + report.name + ": the result of " + r.policy +
                        " has no policy-uid property");
+    if (!in_batch.insert({subject->uid, r.policyUid()}).second) {
+      if (auto s = flush(); !s) return s;
+      in_batch = {{subject->uid, r.policyUid()}};
+    }
     auto rv = r.properties.find(kPropPolicyResourceVersion);
-    auto inserted =
-        db_->query(kInsertResult, {subject->uid,
-                                   r.policyUid(),
-                                   run,
-                                   report.ns,
-                                   report.name,
-                                   subject->ns,
-                                   subject->api_version,
-                                   subject->kind,
-                                   subject->name,
-                                   subject->resource_version,
-                                   r.policy,
-                                   r.rule,
-                                   rv == r.properties.end() ? std::string() : rv->second,
-                                   std::string(outcomeName(r.result)),
-                                   r.severity,
-                                   r.category,
-                                   int64_t{r.scored},
-                                   r.message,
-                                   r.timestamp.seconds,
-                                   int64_t{r.timestamp.nanos},
-                                   json(r.properties).dump()});
-    if (!inserted) return inserted.error();
+    for (SqlValue v : {SqlValue(subject->uid),
+                       SqlValue(r.policyUid()),
+                       run,
+                       SqlValue(report.ns),
+                       SqlValue(report.name),
+                       SqlValue(subject->ns),
+                       SqlValue(subject->api_version),
+                       SqlValue(subject->kind),
+                       SqlValue(subject->name),
+                       SqlValue(subject->resource_version),
+                       SqlValue(r.policy),
+                       SqlValue(r.rule),
+                       SqlValue(rv == r.properties.end() ? std::string() : rv->second),
+                       SqlValue(std::string(outcomeName(r.result))),
+                       SqlValue(r.severity),
+                       SqlValue(r.category),
+                       SqlValue(int64_t{r.scored}),
+                       SqlValue(r.message),
+                       SqlValue(r.timestamp.seconds),
+                       SqlValue(int64_t{r.timestamp.nanos}),
+                       SqlValue(json(r.properties).dump())})
+      batch.push_back(std::move(v));
+    if (++rows == per_insert) {
+      if (auto s = flush(); !s) return s;
+      in_batch.clear();
+    }
   }
+  if (auto s = flush(); !s) return s;
   return okStatus();
 }
 

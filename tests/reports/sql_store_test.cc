@@ -214,6 +214,24 @@ TEST_P(SqlStoreTest, ResultWithoutPolicyUidIsRefusedAndNothingIsWritten) {
   EXPECT_TRUE(rows("SELECT * FROM reports").empty());
 }
 
+TEST_P(SqlStoreTest, ManyResultsAndRepeatedPairsAreWrittenWhole) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  // 250 results: more than one multi-row INSERT, and a (resource, policy) pair given twice
+  // (the later one wins, as in the model's upsert).
+  PolicyReport big = sampleNamespaceReport("team-a", "", 125, 2);
+  ReportResult again = big.results.front();
+  again.message = "second verdict";
+  big.results.push_back(again);
+  ASSERT_TRUE(store->saveNamespaceReport(big).ok());
+  auto got = store->getNamespaceReport("team-a");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->results.size(), 250u);
+  EXPECT_EQ(rows("SELECT message FROM results WHERE resource_uid = 'uid-team-a-pod-0' AND "
+                 "policy_uid = 'uid-policy-0'"),
+            (std::vector<SqlRow>{{"second verdict"}}));
+}
+
 TEST(SqlStoreOpen, ErrorsNameTheDatabase) {
   auto bad_path = openSqliteStore("/nonexistent-dir/reports.db");
   ASSERT_FALSE(bad_path.ok());
