@@ -5,7 +5,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 LOCAL_CLUSTER ?= $(BUILD_DIR)/local-cluster
 
-.PHONY: deps configure build test run demo bench format clean cluster cluster-policies cluster-down
+.PHONY: deps configure build test run demo bench format clean cluster cluster-policies cluster-down images
 
 deps:
 	@bash scripts/deps.sh
@@ -46,6 +46,14 @@ cluster-policies: build
 
 cluster-down:
 	@if [ -x $(BUILD_DIR)/bin/kw-cluster ]; then $(BUILD_DIR)/bin/kw-cluster stop --dir $(LOCAL_CLUSTER); fi
+
+# OCI images of our binaries, built without a container engine (scripts/images.sh) and pushed:
+# make images REGISTRY=host:port[/prefix] [IMAGES="policy-server ..."] [TAG=v…]
+IMAGES ?= policy-server kubewarden-controller audit-scanner
+images: configure
+	@if [ -z "$(REGISTRY)" ]; then echo "make images: set REGISTRY=host:port[/prefix]" >&2; exit 2; fi
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target kw-image-push $(IMAGES)
+	bash scripts/images.sh --build-dir $(BUILD_DIR) --push $(REGISTRY) $(if $(TAG),--tag $(TAG)) $(IMAGES)
 
 bench: build
 	bash bench/run_all.sh $(BUILD_DIR)
