@@ -71,7 +71,15 @@ make_rootfs() {
   cp "$binary" "$rootfs/$name"
   strip --strip-debug -o "$rootfs/$name" "$binary"
   local lib
-  for lib in $(libraries_of "$binary"); do copy_in "$lib" "$rootfs"; done
+  for lib in $(libraries_of "$binary"); do
+    case $lib in
+      /lib/*|/lib64/*|/usr/lib/*) copy_in "$lib" "$rootfs" ;;
+      # Found through the build's RUNPATH (e.g. libnode under .deps/): the loader's default
+      # folder finds it in the image, so no build path leaks into it.
+      *) mkdir -p "$rootfs/usr/lib/x86_64-linux-gnu"
+         cp -L "$lib" "$rootfs/usr/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+    esac
+  done
   cp -L /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nkubewarden:x:%s:%s:kubewarden:/home/kubewarden:/sbin/nologin\n' \
     $uid $uid >"$rootfs/etc/passwd"
