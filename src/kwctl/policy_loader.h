@@ -9,6 +9,7 @@
 
 #include "admission/admission_response.h"
 #include "common/file_read.h"
+#include "kw/wasm/engine.h"
 #include "kwctl/host_flags.h"
 #include "kwctl/remote.h"
 #include "policy/evaluator.h"
@@ -24,7 +25,7 @@ struct RunFlags {
   bool raw = false;
   double timeout_seconds = 0;  // 0: no deadline, as upstream kwctl
   uint64_t memory_limit_mib = 256;
-  std::string engine = "v8";  // --engine / KUBEWARDEN_ENGINE
+  std::string engine = wasm::engineNames().front();  // --engine / KUBEWARDEN_ENGINE
   RemoteFlags remote;  // registry:// and https:// policies are pulled into the store first
   VerificationFlags verification;
   HostFlags host;  // --allow-context-aware, record/replay of host capability calls

@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <cctype>
@@ -8,6 +9,8 @@
 #include <memory>
 #include <thread>
 #include <vector>
+
+#include "kw/wasm/engine.h"
 
 namespace kw::server {
 namespace {
@@ -141,6 +144,11 @@ void addEvaluationFlags(CLI::App& app, FlagSet& flags, ServerConfig& c) {
       ->capture_default_str();
   flags.presence("--disable-timeout-protection", "KUBEWARDEN_DISABLE_TIMEOUT_PROTECTION",
                  c.disable_timeout_protection, "Let policy evaluations run without a deadline");
+  app.add_option("--engine", c.engine,
+                 fmt::format("WebAssembly engine: {}", fmt::join(wasm::engineNames(), " or ")))
+      ->envname("KUBEWARDEN_ENGINE")
+      ->check(CLI::IsMember(wasm::engineNames()))
+      ->capture_default_str();
   flags.optional("--always-accept-admission-reviews-on-namespace",
                  "KUBEWARDEN_ALWAYS_ACCEPT_ADMISSION_REVIEWS_ON_NAMESPACE",
                  c.always_accept_admission_reviews_on_namespace,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "kw/wasm/engine.h"
 
 namespace kw::server {
 
@@ -43,6 +44,8 @@ struct ServerConfig {
   unsigned workers = 1;  // default: std::thread::hardware_concurrency()
   double policy_timeout_seconds = 2;
   bool disable_timeout_protection = false;
+  // extra: the WebAssembly engine (--engine / KUBEWARDEN_ENGINE); the build's default first.
+  std::string engine = wasm::engineNames().front();
   std::optional<std::string> always_accept_admission_reviews_on_namespace;
 
   // Policies and where they come from.

@@ -198,8 +198,16 @@ Result<std::unique_ptr<EvaluationEnvironment>> EvaluationEnvironment::create(
     const ServerConfig& config, const PolicyMap& policies, WorkerPool& pool,
     EnvironmentOptions options) {
   std::unique_ptr<EvaluationEnvironment> env(new EvaluationEnvironment());
-  env->engine_ = options.engine ? std::move(options.engine)
-                                : wasm::createV8Engine({wasm::CompileTier::Optimized});
+  if (options.engine) {
+    env->engine_ = std::move(options.engine);
+  } else {
+    // Compiled code is kept beside the downloaded policies, so a restart skips compiling.
+    wasm::EngineOptions engine_options;
+    engine_options.code_cache_dir = config.policies_download_dir;
+    auto engine = wasm::createEngine(config.engine, engine_options);
+    if (!engine) return engine.error();
+    env->engine_ = std::move(*engine);
+  }
   env->dispatcher_ = options.dispatcher ? std::move(options.dispatcher)
                                         : std::make_shared<host::DefaultDispatcher>();
   Fetcher fetch = options.fetcher;

@@ -40,7 +40,7 @@ struct EnvironmentPolicy {
 };
 
 struct EnvironmentOptions {
-  std::shared_ptr<wasm::Engine> engine;          // null: V8, Optimized tier, 256 MiB cap
+  std::shared_ptr<wasm::Engine> engine;          // null: config.engine, Optimized, 256 MiB cap
   std::shared_ptr<host::Dispatcher> dispatcher;  // null: host::DefaultDispatcher
   Fetcher fetcher;  // null: makePolicyFetcher from the config (download dir, sources, auth)
 };

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "kw/wasm/engine.h"
+
 namespace kw::server {
 namespace {
 
@@ -43,6 +45,7 @@ const char* const kEnvVars[] = {
     "KUBEWARDEN_DAEMON_STDOUT_FILE",
     "KUBEWARDEN_DAEMON_STDERR_FILE",
     "KUBEWARDEN_IGNORE_KUBERNETES_CONNECTION_FAILURE",
+    "KUBEWARDEN_ENGINE",
 };
 
 constexpr char kCertKeyError[] =
@@ -102,6 +105,7 @@ TEST_F(ServerConfigTest, Defaults) {
   EXPECT_EQ(c.policyTimeout(), std::chrono::seconds(2));
   EXPECT_EQ(c.metrics_port, 8080);
   EXPECT_EQ(c.max_body_bytes, 8u << 20);
+  EXPECT_EQ(c.engine, wasm::engineNames().front());
   EXPECT_FALSE(c.show_version);
   EXPECT_FALSE(c.show_help);
 }
@@ -194,6 +198,22 @@ TEST_F(ServerConfigTest, ExtraFlags) {
   EXPECT_EQ(c.max_body_bytes, 1024u);
   setenv("KUBEWARDEN_METRICS_PORT", "9191", 1);
   EXPECT_EQ(parseOk({}).metrics_port, 9191);
+}
+
+// Issue 14: the engine is chosen by name, from the flag or KUBEWARDEN_ENGINE (flag first); a
+// name this build does not have is refused before anything starts.
+TEST_F(ServerConfigTest, EngineFlagAndVariable) {
+  for (const auto& name : wasm::engineNames()) {
+    EXPECT_EQ(parseOk({"--engine", name}).engine, name);
+    setenv("KUBEWARDEN_ENGINE", name.c_str(), 1);
+    EXPECT_EQ(parseOk({}).engine, name);
+  }
+  setenv("KUBEWARDEN_ENGINE", "nope", 1);
+  EXPECT_EQ(parseOk({"--engine", "v8"}).engine, "v8");
+  auto bad = parse({});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("--engine"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("nope"), std::string::npos) << bad.error().message;
 }
 
 TEST_F(ServerConfigTest, CertWithoutKeyIsUpstreamsError) {
