@@ -41,6 +41,8 @@ std::string servingDnsName(std::string_view policy_server, const ControllerOptio
 
 // Secret `policy-server-root-ca` (Opaque): the CA certificate as DER and PEM and its PKCS#1 key,
 // under `data` (base64), as the API server returns it.
+// Create it only when none exists (a fresh CA would break every stored serving certificate and
+// caBundle); otherwise read the existing one with caFromRootCaSecret.
 nlohmann::json rootCaSecret(const certs::CertificateAuthority& ca, const ControllerOptions& opts);
 // The CA stored in a live root CA Secret (reuse it, never regenerate one that exists). The error
 // names the missing key or what did not parse.
@@ -50,6 +52,9 @@ Result<certs::CertificateAuthority> caFromRootCaSecret(const nlohmann::json& sec
 nlohmann::json servingSecret(const nlohmann::json& policy_server, const certs::ServingCert& cert,
                              const ControllerOptions& opts);
 // Issues a fresh serving certificate for the PolicyServer (SAN servingDnsName) and wraps it.
+// Each call makes a new key, so never compare its result with a live Secret (needsUpdate would
+// always say yes): keep a live one while certs::servingCertFits(ca, servingCertPem(live),
+// servingDnsName(...)) holds, and issue only when it is missing or does not fit.
 Result<nlohmann::json> servingSecret(const nlohmann::json& policy_server,
                                      const certs::CertificateAuthority& ca,
                                      const ControllerOptions& opts);
