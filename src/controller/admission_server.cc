@@ -86,6 +86,15 @@ class AdmissionServer::Impl {
   std::unique_ptr<server::HttpServer> server_;
 };
 
+AdmissionServerOptions admissionServerOptionsFromCertDir(const std::string& cert_dir,
+                                                         uint16_t port) {
+  AdmissionServerOptions options;
+  options.port = port;
+  options.cert_file = cert_dir + "/tls.crt";
+  options.key_file = cert_dir + "/tls.key";
+  return options;
+}
+
 AdmissionServer::AdmissionServer(AdmissionServerOptions options, CrdAdmissionContext context)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(context))) {}
 AdmissionServer::~AdmissionServer() {

@@ -24,6 +24,11 @@ struct AdmissionServerOptions {
   unsigned threads = 2;             // imagePullSecret lookups block a thread on the API server
 };
 
+// controller-runtime's layout, which upstream's chart mounts: <dir>/tls.crt and <dir>/tls.key
+// (default dir /tmp/k8s-webhook-server/serving-certs).
+AdmissionServerOptions admissionServerOptionsFromCertDir(const std::string& cert_dir,
+                                                         uint16_t port = 9443);
+
 class AdmissionServer {
  public:
   // `context.secret_type` answers imagePullSecret lookups (kubeSecretTypeLookup below, or a

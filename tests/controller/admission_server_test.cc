@@ -144,6 +144,13 @@ TEST_F(AdmissionServerTest, RefusesOtherPathsMethodsAndBodies) {
   EXPECT_NE(garbage.body.find("not a JSON AdmissionReview"), std::string::npos) << garbage.body;
 }
 
+TEST(AdmissionServerOptions, CertDirFollowsControllerRuntimesLayout) {
+  AdmissionServerOptions options = admissionServerOptionsFromCertDir("/certs", 9443);
+  EXPECT_EQ(options.cert_file, "/certs/tls.crt");
+  EXPECT_EQ(options.key_file, "/certs/tls.key");
+  EXPECT_EQ(options.port, 9443);
+}
+
 TEST_F(AdmissionServerTest, StartReportsMissingCertificatesAndStopIsIdempotent) {
   AdmissionServerOptions no_cert = options();
   no_cert.cert_file.clear();
