@@ -375,6 +375,8 @@ Result<Client::WatchEnd> Client::watch(const ResourceType& type, const WatchOpti
   std::string query = "?watch=true";
   if (options.bookmarks) query += "&allowWatchBookmarks=true";
   addParam(query, "resourceVersion", options.resource_version);
+  addParam(query, "labelSelector", options.selectors.label_selector);
+  addParam(query, "fieldSelector", options.selectors.field_selector);
   if (options.timeout_seconds > 0)
     addParam(query, "timeoutSeconds", std::to_string(options.timeout_seconds));
   std::string path = resourcePath(type, options.ns);

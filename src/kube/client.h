@@ -48,6 +48,7 @@ class Client {
     std::string resource_version;
     int timeout_seconds = 0;  // 0: the server's default
     bool bookmarks = true;
+    Selectors selectors;
   };
   enum class WatchEnd { kClosed, kCancelled, kExpired };
   // One raw event line (`{"type":…,"object":…}`); return false to stop the watch.

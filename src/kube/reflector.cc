@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace kw::kube {
 
@@ -88,6 +89,8 @@ Status Reflector::relist() {
   std::string rv;
   Client::ListOptions options;
   options.limit = options_.page_size;
+  options.ns = options_.ns;
+  options.selectors = options_.selectors;
   auto status = client_->listPages(type_, options, [&](json& page) -> Status {
     rv = page["metadata"].value("resourceVersion", "");
     auto items = page.find("items");
@@ -111,6 +114,8 @@ Status Reflector::relist() {
     ++stats_.lists;
     last_error_.clear();
   }
+  // Only this thread writes objects_, so reading it here without the lock is safe.
+  if (!listeners_.empty()) notifyRelist(fresh);
   fresh.clear();  // the old store is freed outside the lock
   synced_.store(true);
   state_cv_.notify_all();
@@ -145,21 +150,42 @@ bool Reflector::applyEvent(std::string_view line) {
       setError("watch event: " + stored.error().message);
       return true;
     }
+    std::optional<StoredObject> old;
     {
       std::unique_lock lock(store_mu_);
+      if (auto it = objects_.find(stored->first); it != objects_.end()) old = it->second;
       if (type == "DELETED") {
         objects_.erase(stored->first);
       } else {
-        objects_.insert_or_assign(std::move(stored->first), std::move(stored->second));
+        objects_.insert_or_assign(stored->first, stored->second);
       }
       if (!rv.empty()) rv_ = rv;
     }
+    if (!listeners_.empty())
+      notify(stored->first, old ? &*old : nullptr, type == "DELETED" ? nullptr : &stored->second);
     std::lock_guard s(state_mu_);
     ++stats_.events;
   } catch (const json::exception& e) {
     setError(std::string("malformed watch event: ") + e.what());
   }
   return true;
+}
+
+void Reflector::notify(const ObjectKey& key, const StoredObject* old, const StoredObject* now) {
+  for (const auto& listener : listeners_) listener(key, old, now);
+}
+
+void Reflector::notifyRelist(const ObjectMap& before) {
+  for (const auto& [key, now] : objects_) {
+    auto it = before.find(key);
+    if (it == before.end()) {
+      notify(key, nullptr, &now);
+    } else if (*it->second.json != *now.json) {
+      notify(key, &it->second, &now);
+    }
+  }
+  for (const auto& [key, old] : before)
+    if (!objects_.contains(key)) notify(key, &old, nullptr);
 }
 
 void Reflector::sleepBackoff(std::chrono::milliseconds& backoff) {
@@ -184,6 +210,8 @@ void Reflector::run() {
     Client::WatchOptions options;
     options.resource_version = resourceVersion();
     options.timeout_seconds = options_.watch_timeout_seconds;
+    options.ns = options_.ns;
+    options.selectors = options_.selectors;
     expired_ = false;
     uint64_t events_before = stats().events + stats().bookmarks;
     auto opened = std::chrono::steady_clock::now();

@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "kube/client.h"
 #include "kube/selector.h"
@@ -36,7 +37,14 @@ class Reflector {
     std::chrono::milliseconds initial_backoff{100};
     std::chrono::milliseconds max_backoff{4000};
     int watch_timeout_seconds = 300;  // the server ends each watch; we resume from our version
+    std::string ns;        // empty: every namespace; else only this one (a namespaced type)
+    Selectors selectors;   // narrows both the list and the watch
   };
+  // Told of every change the store applies, after it is applied and outside the store lock:
+  // `old` is null for an addition, `now` null for a deletion. A re-list reports only the
+  // differences against the previous store. Runs on the watch thread: keep it short.
+  using Listener = std::function<void(const ObjectKey& key, const StoredObject* old,
+                                      const StoredObject* now)>;
   struct Stats {
     uint64_t lists = 0;    // full lists, the first one included
     uint64_t watches = 0;  // watch connections opened
@@ -51,6 +59,8 @@ class Reflector {
   Reflector(const Reflector&) = delete;
   Reflector& operator=(const Reflector&) = delete;
 
+  // Before start(): listeners are not synchronised with the watch thread.
+  void addListener(Listener listener) { listeners_.push_back(std::move(listener)); }
   void start();  // idempotent
   void stop();
   // True once the first list is in memory; false on timeout.
@@ -70,6 +80,8 @@ class Reflector {
   bool applyEvent(std::string_view line);
   void sleepBackoff(std::chrono::milliseconds& backoff);
   void setError(std::string message);
+  void notify(const ObjectKey& key, const StoredObject* old, const StoredObject* now);
+  void notifyRelist(const ObjectMap& before);
 
   std::shared_ptr<Client> client_;
   ResourceType type_;
@@ -89,6 +101,7 @@ class Reflector {
   WatchCancel cancel_;
   std::thread thread_;
   std::once_flag started_;
+  std::vector<Listener> listeners_;
 };
 
 // Parses one object's JSON into what the store keeps: compact text (with apiVersion and kind

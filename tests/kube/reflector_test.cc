@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "kube/kube_fixture.h"
 
@@ -67,6 +70,30 @@ TEST_F(KubeReflector, ResumesAfterTheServerCutsWatchesWithoutRelisting) {
   EXPECT_EQ(r->stats().lists, 1u);  // resumed from its resourceVersion
   EXPECT_GE(fake_->countRequests("GET /api/v1/namespaces?watch=true"), 2u);
   EXPECT_EQ(fake_->countRequests("GET /api/v1/namespaces?limit="), 1u);
+}
+
+TEST_F(KubeReflector, ListenersHearTheFirstListAndEveryLaterChange) {
+  addNamespace("first");
+  auto type = client_->resolve({"v1", "Namespace"});
+  ASSERT_TRUE(type.ok());
+  Reflector r(client_, *type, Reflector::Options{});
+  std::mutex mu;
+  std::vector<std::string> heard;  // "+name", "~name" (modified), "-name"
+  r.addListener([&](const ObjectKey& key, const StoredObject* old, const StoredObject* now) {
+    std::lock_guard lock(mu);
+    heard.push_back((old ? (now ? "~" : "-") : "+") + key.second);
+  });
+  r.start();
+  ASSERT_TRUE(r.waitForSync(std::chrono::seconds(15))) << r.lastError();
+  auto saw = [&](const std::string& what) {
+    std::lock_guard lock(mu);
+    return std::find(heard.begin(), heard.end(), what) != heard.end();
+  };
+  EXPECT_TRUE(saw("+first")) << "objects of the first list are additions";
+  addNamespace("second", {{"env", "x"}});
+  EXPECT_TRUE(test::eventually([&] { return saw("+second"); }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(std::count(heard.begin(), heard.end(), "+first"), 1);
 }
 
 }  // namespace

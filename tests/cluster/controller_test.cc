@@ -1,0 +1,497 @@
+// kubewarden-controller against the real kube-apiserver: the controller runs as a process
+// (build/bin/kubewarden-controller) with the test cluster's kubeconfig and the test's namespace
+// as --deployments-namespace. PolicyServers and policies are cluster-wide, so each test labels
+// its own and starts the controller with the hidden --label-selector: tests sharing the API
+// server never see each other's objects.
+//
+// Policies reach `active` only when every policy-server Pod runs the newest config. Without a
+// kubelet, readyPods() plays the rollout: it makes (or, with kube-controller-manager, reuses)
+// the ReplicaSet of the current config version and one Ready Pod of it. PolicyServers use
+// replicas 0 so a real Deployment controller adds no Pods of its own.
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/harness_process.h"
+#include "common/yaml_json.h"
+#include "support/cluster_env.h"
+
+namespace kw::test {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kPolicies = "/apis/policies.kubewarden.io/v1/";
+const std::string kAdmissionReg = "/apis/admissionregistration.k8s.io/v1/";
+
+// GET over plain HTTP (the controller's metrics and probes); status 0 when nothing answered.
+std::pair<long, std::string> httpGet(const std::string& url) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
+                   +[](char* p, size_t s, size_t n, void* out) {
+                     static_cast<std::string*>(out)->append(p, s * n);
+                     return s * n;
+                   });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  return {status, body};
+}
+
+// One controller process. Stops it (SIGTERM) on destruction.
+class ControllerProcess {
+ public:
+  ControllerProcess(const ClusterEnv& env, const std::string& ns, const std::string& selector,
+                    const std::string& tag, std::vector<std::string> extra = {}) {
+    auto ports = cluster::freePorts(2);
+    metrics_port_ = ports[0];
+    probe_port_ = ports[1];
+    log_ = std::filesystem::path(KW_CLUSTER_DIR) / "tests" / "controller" / ns / (tag + ".log");
+    std::filesystem::create_directories(log_.parent_path());
+    std::vector<std::string> args = {std::string(KW_BIN_DIR) + "/kubewarden-controller",
+                                     "--kubeconfig",
+                                     env.kubeconfig.string(),
+                                     "--deployments-namespace",
+                                     ns,
+                                     "--label-selector",
+                                     selector,
+                                     "--metrics-bind-address",
+                                     "127.0.0.1:" + std::to_string(metrics_port_),
+                                     "--health-probe-bind-address",
+                                     "127.0.0.1:" + std::to_string(probe_port_),
+                                     "--zap-log-level",
+                                     "debug"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = cluster::spawnDaemon(args, log_);
+  }
+  ~ControllerProcess() { stop(); }
+  bool stop() {
+    if (pid_ <= 0) return true;
+    bool clean = cluster::terminate(pid_, 20s);
+    cluster::childExited(pid_);
+    pid_ = -1;
+    return clean;
+  }
+  bool alive() const { return pid_ > 0 && cluster::processAlive(pid_); }
+  bool ready() const { return httpGet(probeUrl("/readyz")).first == 200; }
+  std::string metrics() const {
+    return httpGet("http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics").second;
+  }
+  // The sum of rest_client_requests_total samples whose method is not GET: the writes.
+  long writes() const {
+    long total = 0;
+    std::istringstream in(metrics());
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("rest_client_requests_total{", 0) != 0) continue;
+      if (line.find("method=\"GET\"") != std::string::npos) continue;
+      total += std::stol(line.substr(line.rfind(' ') + 1));
+    }
+    return total;
+  }
+  std::string log() const { return cluster::tailOf(log_, 4000); }
+
+ private:
+  std::string probeUrl(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(probe_port_) + path;
+  }
+  pid_t pid_ = -1;
+  uint16_t metrics_port_ = 0, probe_port_ = 0;
+  std::filesystem::path log_;
+};
+
+class ControllerCluster : public ClusterTest {
+ protected:
+  void SetUp() override {
+    ClusterTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    applyCrds();
+    selector_ = "kw-test=" + ns_;
+  }
+
+  // The kubewarden-crds chart's CRDs, once per process; waits until each is Established.
+  void applyCrds() {
+    static std::once_flag once;
+    static bool ok = false;
+    std::call_once(once, [&] {
+      auto dir = std::filesystem::path(KW_SOURCE_DIR) / "charts/kubewarden-crds/templates";
+      for (const char* file :
+           {"policyservers.yaml", "clusteradmissionpolicies.yaml", "admissionpolicies.yaml"}) {
+        auto text = readTextFile(dir / file);
+        ASSERT_TRUE(text.ok()) << text.error().message;
+        json crd = parseYamlToJson(*text);
+        auto reply = admin_->request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                     crd.dump(), "application/json");
+        ASSERT_TRUE(reply.ok()) << reply.error().message;
+        ASSERT_TRUE(reply->status == 201 || reply->status == 409) << reply->body;
+        std::string name = crd["metadata"]["name"];
+        ASSERT_TRUE(waitFor([&] {
+          auto got = admin_->request(
+              "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + name);
+          if (!got.ok() || got->status != 200) return false;
+          for (const json& c : json::parse(got->body)["status"].value("conditions", json::array()))
+            if (c["type"] == "Established" && c["status"] == "True") return true;
+          return false;
+        })) << name << " never became Established";
+      }
+      ok = true;
+    });
+    ASSERT_TRUE(ok) << "the CRDs could not be applied";
+  }
+
+  json labels() const { return {{"kw-test", ns_}}; }
+
+  json policyServerObject(const std::string& name) const {
+    return {{"apiVersion", "policies.kubewarden.io/v1"},
+            {"kind", "PolicyServer"},
+            {"metadata", {{"name", name}, {"labels", labels()}}},
+            {"spec", {{"image", "ghcr.io/kubewarden/policy-server:v1.10.0"}, {"replicas", 0}}}};
+  }
+
+  json clusterPolicyObject(const std::string& name, const std::string& ps,
+                           bool mutating = false) const {
+    return {{"apiVersion", "policies.kubewarden.io/v1"},
+            {"kind", "ClusterAdmissionPolicy"},
+            {"metadata", {{"name", name}, {"labels", labels()}}},
+            {"spec",
+             {{"policyServer", ps},
+              {"module", "registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.5"},
+              {"mutating", mutating},
+              {"settings", {{"a", 1}}},
+              {"rules",
+               json::array({{{"apiGroups", {""}},
+                             {"apiVersions", {"v1"}},
+                             {"resources", {"pods"}},
+                             {"operations", {"CREATE", "UPDATE"}}}})}}}};
+  }
+
+  std::optional<json> get(const std::string& path) {
+    auto reply = admin_->request("GET", path);
+    if (!reply.ok() || reply->status != 200) return std::nullopt;
+    return json::parse(reply->body);
+  }
+  long send(const std::string& method, const std::string& path, const json& body,
+            const std::string& type = "application/json") {
+    auto reply = admin_->request(method, path, body.is_null() ? "" : body.dump(), type);
+    EXPECT_TRUE(reply.ok()) << reply.error().message;
+    return reply.ok() ? reply->status : 0;
+  }
+  std::string nsPath(const std::string& resource, const std::string& name = "") const {
+    std::string group = resource == "deployments" || resource == "replicasets" ? "/apis/apps/v1"
+                                                                              : "/api/v1";
+    return group + "/namespaces/" + ns_ + "/" + resource + (name.empty() ? "" : "/" + name);
+  }
+  std::string policyStatus(const std::string& cap) {
+    auto p = get(kPolicies + "clusteradmissionpolicies/" + cap);
+    if (!p) return "<absent>";
+    return (*p).value("status", json::object()).value("policyStatus", "");
+  }
+
+  // Plays the Deployment rollout for PolicyServer `ps`: one ReplicaSet for the current config
+  // version (kube-controller-manager's when it made one) and one Ready Pod of it; earlier fake
+  // Pods are deleted.
+  void readyPods(const std::string& ps) {
+    std::string object = "policy-server-" + ps;
+    std::optional<json> dep, cm;
+    ASSERT_TRUE(waitFor([&] {
+      dep = get(nsPath("deployments", object));
+      cm = get(nsPath("configmaps", object));
+      return dep && cm &&
+             (*dep)["metadata"]["annotations"].value("kubewarden/config-version", "") ==
+                 (*cm)["metadata"]["resourceVersion"];
+    })) << "the Deployment never carried the ConfigMap's version";
+    std::string version = (*cm)["metadata"]["resourceVersion"];
+    std::string revision =
+        (*dep)["metadata"]["annotations"].value("deployment.kubernetes.io/revision", "");
+    std::string hash;
+    auto rs_list = get(nsPath("replicasets") + "?labelSelector=kubewarden/policy-server%3D" + ps);
+    for (const json& rs : (*rs_list)["items"]) {
+      const json& a = rs["metadata"].value("annotations", json::object());
+      if (a.value("deployment.kubernetes.io/revision", "") == revision &&
+          a.value("kubewarden/config-version", "") == version)
+        hash = rs["metadata"]["labels"].value("pod-template-hash", "");
+    }
+    if (hash.empty()) {
+      hash = "fake" + version;
+      json annotations = {{"kubewarden/config-version", version}};
+      if (!revision.empty()) annotations["deployment.kubernetes.io/revision"] = revision;
+      json labels = {{"kubewarden/policy-server", ps}, {"pod-template-hash", hash}};
+      json rs = {{"apiVersion", "apps/v1"},
+                 {"kind", "ReplicaSet"},
+                 {"metadata",
+                  {{"name", object + "-" + hash}, {"labels", labels}, {"annotations", annotations}}},
+                 {"spec",
+                  {{"replicas", 0},
+                   {"selector", {{"matchLabels", labels}}},
+                   {"template",
+                    {{"metadata", {{"labels", labels}}},
+                     {"spec", {{"containers", json::array({{{"name", "x"}, {"image", "x"}}})}}}}}}}};
+      ASSERT_EQ(send("POST", nsPath("replicasets"), rs), 201);
+    }
+    auto pods = get(nsPath("pods") + "?labelSelector=kw-fake-pod%3Dtrue");
+    for (const json& p : (*pods)["items"])
+      send("DELETE", nsPath("pods", p["metadata"]["name"]) + "?gracePeriodSeconds=0", nullptr);
+    json pod = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata",
+                 {{"name", object + "-" + hash + "-pod"},
+                  {"labels",
+                   {{"kubewarden/policy-server", ps},
+                    {"pod-template-hash", hash},
+                    {"kw-fake-pod", "true"}}}}},
+                {"spec", {{"containers", json::array({{{"name", "x"}, {"image", "x"}}})}}}};
+    ASSERT_EQ(send("POST", nsPath("pods"), pod), 201);
+    auto stored = get(nsPath("pods", pod["metadata"]["name"]));
+    ASSERT_TRUE(stored);
+    (*stored)["status"]["phase"] = "Running";
+    (*stored)["status"]["conditions"] =
+        json::array({{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", "2024-01-01T00:00:00Z"}}});
+    ASSERT_EQ(send("PUT", nsPath("pods", pod["metadata"]["name"]) + "/status", *stored), 200);
+  }
+
+  std::string selector_;
+};
+
+TEST_F(ControllerCluster, PolicyServerGetsItsSecretsConfigMapDeploymentAndService) {
+  ControllerProcess controller(env_, ns_, selector_, "controller");
+  std::string ps = "ps-" + ns_;
+  json created = create(kPolicies + "policyservers", policyServerObject(ps));
+  ASSERT_FALSE(created.is_null());
+  std::string object = "policy-server-" + ps;
+  std::optional<json> svc;
+  ASSERT_TRUE(waitFor([&] { return (svc = get(nsPath("services", object))).has_value(); }))
+      << controller.log();
+
+  auto root = get(nsPath("secrets", "policy-server-root-ca"));
+  ASSERT_TRUE(root);
+  for (const char* key : {"policy-server-root-ca-cert", "policy-server-root-ca-pem",
+                          "policy-server-root-ca-privatekey-cert"})
+    EXPECT_TRUE((*root)["data"].contains(key)) << key;
+  auto serving = get(nsPath("secrets", object));
+  ASSERT_TRUE(serving);
+  EXPECT_TRUE((*serving)["data"].contains("policy-server-cert"));
+  EXPECT_TRUE((*serving)["data"].contains("policy-server-key"));
+
+  auto cm = get(nsPath("configmaps", object));
+  ASSERT_TRUE(cm);
+  EXPECT_EQ((*cm)["metadata"]["labels"]["kubewarden/policy-server"], ps);
+  EXPECT_EQ(json::parse((*cm)["data"]["policies.yml"].get<std::string>()), json::object());
+  auto dep = get(nsPath("deployments", object));
+  ASSERT_TRUE(dep);
+  EXPECT_EQ((*dep)["metadata"]["annotations"]["kubewarden/config-version"],
+            (*cm)["metadata"]["resourceVersion"]);
+  EXPECT_EQ((*svc)["spec"]["selector"]["app"], "kubewarden-policy-server-" + ps);
+  // Owned by the PolicyServer, so deleting it cascades.
+  EXPECT_EQ((*dep)["metadata"]["ownerReferences"][0]["uid"], created["metadata"]["uid"]);
+  EXPECT_EQ((*dep)["metadata"]["ownerReferences"][0]["kind"], "PolicyServer");
+
+  std::optional<json> stored;
+  ASSERT_TRUE(waitFor([&] {
+    stored = get(kPolicies + "policyservers/" + ps);
+    return stored && stored->value("status", json::object()).contains("conditions") &&
+           (*stored)["status"]["conditions"].size() >= 5;
+  })) << controller.log();
+  EXPECT_EQ((*stored)["metadata"]["finalizers"], json::array({"kubewarden"}));
+  for (const json& c : (*stored)["status"]["conditions"])
+    EXPECT_EQ(c["status"], "True") << c.dump();
+  EXPECT_TRUE(controller.ready());
+}
+
+TEST_F(ControllerCluster, PolicyGoesScheduledPendingActiveAndGetsItsWebhook) {
+  ControllerProcess controller(env_, ns_, selector_, "controller");
+  std::string ps = "ps-" + ns_, cap = "privileged-" + ns_;
+  ASSERT_FALSE(create(kPolicies + "clusteradmissionpolicies", clusterPolicyObject(cap, ps)).is_null());
+  EXPECT_TRUE(waitFor([&] { return policyStatus(cap) == "scheduled"; })) << controller.log();
+
+  ASSERT_FALSE(create(kPolicies + "policyservers", policyServerObject(ps)).is_null());
+  EXPECT_TRUE(waitFor([&] { return policyStatus(cap) == "pending"; })) << controller.log();
+  std::optional<json> cm;
+  ASSERT_TRUE(waitFor([&] {
+    cm = get(nsPath("configmaps", "policy-server-" + ps));
+    return cm && json::parse((*cm)["data"]["policies.yml"].get<std::string>())
+                     .contains("clusterwide-" + cap);
+  })) << controller.log();
+  json entry = json::parse((*cm)["data"]["policies.yml"].get<std::string>())["clusterwide-" + cap];
+  EXPECT_EQ(entry["namespacedName"], (json{{"Namespace", ""}, {"Name", cap}}));
+  EXPECT_EQ(entry["url"], "registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.5");
+  EXPECT_EQ(entry["policyMode"], "protect");
+  EXPECT_EQ(entry["allowedToMutate"], false);
+  EXPECT_EQ(entry["settings"], (json{{"a", 1}}));
+  EXPECT_FALSE(get(kAdmissionReg + "validatingwebhookconfigurations/clusterwide-" + cap))
+      << "no webhook before the policy-server runs the policy";
+
+  readyPods(ps);
+  ASSERT_TRUE(waitFor([&] { return policyStatus(cap) == "active"; })) << controller.log();
+  auto policy = get(kPolicies + "clusteradmissionpolicies/" + cap);
+  EXPECT_EQ((*policy)["status"]["mode"], "protect");
+  std::map<std::string, std::string> conditions;
+  for (const json& c : (*policy)["status"]["conditions"]) conditions[c["type"]] = c["status"];
+  EXPECT_EQ(conditions["PolicyActive"], "True");
+  EXPECT_EQ(conditions["PolicyUniquelyReachable"], "True");
+  EXPECT_EQ(conditions["PolicyServerConfigurationUpToDate"], "True");
+
+  auto hook = get(kAdmissionReg + "validatingwebhookconfigurations/clusterwide-" + cap);
+  ASSERT_TRUE(hook);
+  EXPECT_EQ((*hook)["metadata"]["labels"]["kubewarden"], "true");
+  EXPECT_EQ((*hook)["metadata"]["labels"]["kubewardenPolicyScope"], "cluster");
+  EXPECT_EQ((*hook)["metadata"]["annotations"]["kubewardenPolicyName"], cap);
+  const json& w = (*hook)["webhooks"][0];
+  EXPECT_EQ(w["name"], "clusterwide-" + cap + ".kubewarden.admission");
+  EXPECT_EQ(w["clientConfig"]["service"]["namespace"], ns_);
+  EXPECT_EQ(w["clientConfig"]["service"]["name"], "policy-server-" + ps);
+  EXPECT_EQ(w["clientConfig"]["service"]["path"], "/validate/clusterwide-" + cap);
+  auto root = get(nsPath("secrets", "policy-server-root-ca"));
+  EXPECT_EQ(w["clientConfig"]["caBundle"], (*root)["data"]["policy-server-root-ca-pem"]);
+}
+
+class ControllerWithActivePolicy : public ControllerCluster {
+ protected:
+  void SetUp() override {
+    ControllerCluster::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    controller_ = std::make_unique<ControllerProcess>(env_, ns_, selector_, "controller");
+    ps_ = "ps-" + ns_;
+    cap_ = "repair-" + ns_;
+    hook_path_ = kAdmissionReg + "validatingwebhookconfigurations/clusterwide-" + cap_;
+    ASSERT_FALSE(create(kPolicies + "policyservers", policyServerObject(ps_)).is_null());
+    ASSERT_FALSE(
+        create(kPolicies + "clusteradmissionpolicies", clusterPolicyObject(cap_, ps_)).is_null());
+    ASSERT_TRUE(waitFor([&] {
+      auto cm = get(nsPath("configmaps", "policy-server-" + ps_));
+      return cm && json::parse((*cm)["data"]["policies.yml"].get<std::string>())
+                       .contains("clusterwide-" + cap_);
+    })) << controller_->log();
+    readyPods(ps_);
+    ASSERT_TRUE(waitFor([&] { return policyStatus(cap_) == "active"; })) << controller_->log();
+    original_ = *get(hook_path_);
+  }
+  // Waits until the webhook configuration's webhooks equal the original again; the time taken.
+  std::chrono::milliseconds restored() {
+    auto start = std::chrono::steady_clock::now();
+    bool ok = waitFor([&] {
+      auto now = get(hook_path_);
+      return now && (*now)["webhooks"] == original_["webhooks"];
+    }, 20s);
+    EXPECT_TRUE(ok) << "not restored:\n" << controller_->log();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  }
+  std::unique_ptr<ControllerProcess> controller_;
+  std::string ps_, cap_, hook_path_;
+  json original_;
+};
+
+TEST_F(ControllerWithActivePolicy, DeletedWebhookIsRestoredWithinASecond) {
+  ASSERT_EQ(send("DELETE", hook_path_, nullptr), 200);
+  auto took = restored();
+  RecordProperty("restore_ms", static_cast<int>(took.count()));
+  EXPECT_LT(took, 1000ms) << "target: restored within 1 s";
+}
+
+TEST_F(ControllerWithActivePolicy, EditedRulesCaBundleAndFailurePolicyAreReverted) {
+  json webhooks = original_["webhooks"];
+  json edits = json::array();
+  json rules = webhooks;
+  rules[0]["rules"][0]["operations"] = json::array({"DELETE"});
+  edits.push_back(rules);
+  json ca = webhooks;
+  ca[0]["clientConfig"]["caBundle"] = "Zm9v";  // base64("foo")
+  edits.push_back(ca);
+  json failure = webhooks;
+  failure[0]["failurePolicy"] = failure[0]["failurePolicy"] == "Fail" ? "Ignore" : "Fail";
+  edits.push_back(failure);
+  for (const json& edited : edits) {
+    auto live = get(hook_path_);
+    ASSERT_TRUE(live);
+    (*live)["webhooks"] = edited;
+    ASSERT_EQ(send("PUT", hook_path_, *live), 200);
+    restored();
+  }
+}
+
+TEST_F(ControllerWithActivePolicy, StaysQuietWhenNothingChanges) {
+  // Steady state: an unrelated edit of the PolicyServer (a label) reconciles everything again
+  // but must write nothing.
+  ASSERT_TRUE(waitFor([&] { return controller_->writes() > 0; }));
+  long writes = controller_->writes();
+  auto reconciles = [&] {
+    std::string m = controller_->metrics();
+    auto at = m.find("controller_runtime_reconcile_total{controller=\"policyserver\",result=\"success\"}");
+    return at == std::string::npos ? 0L : std::stol(m.substr(m.find(' ', at) + 1));
+  };
+  long before = reconciles();
+  json patch = {{"metadata", {{"labels", {{"touched", "yes"}}}}}};
+  ASSERT_EQ(send("PATCH", kPolicies + "policyservers/" + ps_, patch, "application/merge-patch+json"),
+            200);
+  ASSERT_TRUE(waitFor([&] { return reconciles() > before; })) << controller_->log();
+  EXPECT_EQ(controller_->writes(), writes) << controller_->metrics();
+}
+
+TEST_F(ControllerWithActivePolicy, DeletingThePolicyRemovesWebhookAndConfigMapEntry) {
+  ASSERT_EQ(send("DELETE", kPolicies + "clusteradmissionpolicies/" + cap_, nullptr), 200);
+  EXPECT_TRUE(waitFor([&] { return !get(hook_path_); })) << controller_->log();
+  EXPECT_TRUE(waitFor([&] { return policyStatus(cap_) == "<absent>"; })) << controller_->log();
+  EXPECT_TRUE(waitFor([&] {
+    auto cm = get(nsPath("configmaps", "policy-server-" + ps_));
+    return cm && !json::parse((*cm)["data"]["policies.yml"].get<std::string>())
+                      .contains("clusterwide-" + cap_);
+  })) << controller_->log();
+}
+
+TEST_F(ControllerWithActivePolicy, DeletingThePolicyServerDeletesItsPoliciesFirst) {
+  ASSERT_EQ(send("DELETE", kPolicies + "policyservers/" + ps_, nullptr), 200);
+  EXPECT_TRUE(waitFor([&] { return policyStatus(cap_) == "<absent>"; })) << controller_->log();
+  EXPECT_TRUE(waitFor([&] { return !get(hook_path_); }));
+  EXPECT_TRUE(waitFor([&] { return !get(kPolicies + "policyservers/" + ps_); }))
+      << controller_->log();
+  for (const char* resource : {"deployments", "configmaps", "services", "secrets"})
+    EXPECT_TRUE(waitFor([&] { return !get(nsPath(resource, "policy-server-" + ps_)); }))
+        << resource;
+}
+
+TEST_F(ControllerCluster, LeaderHandsOverOnShutdown) {
+  std::vector<std::string> elect = {"--leader-elect", "--leader-election-id", "kw-test-leader"};
+  auto first = std::make_unique<ControllerProcess>(env_, ns_, selector_, "first", elect);
+  std::string lease_path =
+      "/apis/coordination.k8s.io/v1/namespaces/" + ns_ + "/leases/kw-test-leader";
+  auto holder = [&] {
+    auto lease = get(lease_path);
+    return lease ? (*lease)["spec"].value("holderIdentity", "") : std::string();
+  };
+  ASSERT_TRUE(waitFor([&] { return !holder().empty(); })) << first->log();
+  std::string first_id = holder();
+  ControllerProcess second(env_, ns_, selector_, "second", elect);
+  ASSERT_TRUE(waitFor([&] { return second.ready(); })) << second.log();
+  EXPECT_EQ(holder(), first_id) << "the standby must not take a held lease";
+
+  std::string ps = "ps-" + ns_;
+  ASSERT_FALSE(create(kPolicies + "policyservers", policyServerObject(ps)).is_null());
+  ASSERT_TRUE(waitFor([&] { return get(nsPath("configmaps", "policy-server-" + ps)).has_value(); }));
+  EXPECT_EQ(second.writes(), 0) << "a standby writes nothing";
+
+  auto stopped_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(first->stop()) << "SIGTERM must stop the leader cleanly";
+  ASSERT_TRUE(waitFor([&] { return !holder().empty() && holder() != first_id; }, 20s))
+      << second.log();
+  auto handover = std::chrono::steady_clock::now() - stopped_at;
+  EXPECT_LT(handover, 5s) << "the released lease is taken within a retry period";
+  // The new leader reconciles: a deleted Service comes back.
+  ASSERT_EQ(send("DELETE", nsPath("services", "policy-server-" + ps), nullptr), 200);
+  EXPECT_TRUE(waitFor([&] { return get(nsPath("services", "policy-server-" + ps)).has_value(); }))
+      << second.log();
+}
+
+}  // namespace
+}  // namespace kw::test
