@@ -4,10 +4,11 @@
 // its own and starts the controller with the hidden --label-selector: tests sharing the API
 // server never see each other's objects.
 //
-// Policies reach `active` only when every policy-server Pod runs the newest config. Without a
-// kubelet, readyPods() plays the rollout: it makes (or, with kube-controller-manager, reuses)
-// the ReplicaSet of the current config version and one Ready Pod of it. PolicyServers use
-// replicas 0 so a real Deployment controller adds no Pods of its own.
+// Policies reach `active` only when every policy-server Pod runs the newest config, so those
+// tests need kube-controller-manager and the kubelet stand-in of the CTest fixture: the
+// Deployment rolls out for real and the stand-in runs our policy-server with the ConfigMap the
+// controller wrote (the policy a file:// module of our test guests). Tests that need no Pods use
+// replicas 0.
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
@@ -22,7 +23,10 @@
 
 #include "cluster/harness_process.h"
 #include "common/yaml_json.h"
+#include "support/cant_run.h"
 #include "support/cluster_env.h"
+#include "support/cluster_state.h"
+#include "support/test_env.h"
 
 namespace kw::test {
 namespace {
@@ -153,11 +157,23 @@ class ControllerCluster : public ClusterTest {
 
   json labels() const { return {{"kw-test", ns_}}; }
 
-  json policyServerObject(const std::string& name) const {
+  json policyServerObject(const std::string& name, int replicas = 0) const {
     return {{"apiVersion", "policies.kubewarden.io/v1"},
             {"kind", "PolicyServer"},
             {"metadata", {{"name", name}, {"labels", labels()}}},
-            {"spec", {{"image", "ghcr.io/kubewarden/policy-server:v1.10.0"}, {"replicas", 0}}}};
+            {"spec", {{"image", "ghcr.io/kubewarden/policy-server:v1.10.0"}, {"replicas", replicas}}}};
+  }
+  // Pods need kube-controller-manager and the kubelet stand-in.
+  void requireStandin() {
+    auto error = env_.state.find(kClusterStandinError);
+    std::string why = env_.state.count(kClusterStandinPid) == 0
+                          ? "the control plane runs without the kubelet stand-in"
+                      : error != env_.state.end() ? "the kubelet stand-in failed: " + error->second
+                                                  : "";
+    if (!why.empty()) KW_CANT_RUN() << why;
+  }
+  static std::string module() {
+    return "file://" + (guestDir() / "annotated" / "pod_privileged.wasm").string();
   }
 
   json clusterPolicyObject(const std::string& name, const std::string& ps,
@@ -167,9 +183,11 @@ class ControllerCluster : public ClusterTest {
             {"metadata", {{"name", name}, {"labels", labels()}}},
             {"spec",
              {{"policyServer", ps},
-              {"module", "registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.5"},
+              {"module", module()},
               {"mutating", mutating},
               {"settings", {{"a", 1}}},
+              // Only this test's namespace: other tests' Pods never meet this webhook.
+              {"namespaceSelector", {{"matchLabels", {{"kubernetes.io/metadata.name", ns_}}}}},
               {"rules",
                json::array({{{"apiGroups", {""}},
                              {"apiVersions", {"v1"}},
@@ -199,67 +217,28 @@ class ControllerCluster : public ClusterTest {
     return (*p).value("status", json::object()).value("policyStatus", "");
   }
 
-  // Plays the Deployment rollout for PolicyServer `ps`: one ReplicaSet for the current config
-  // version (kube-controller-manager's when it made one) and one Ready Pod of it; earlier fake
-  // Pods are deleted.
-  void readyPods(const std::string& ps) {
-    std::string object = "policy-server-" + ps;
-    std::optional<json> dep, cm;
-    ASSERT_TRUE(waitFor([&] {
-      dep = get(nsPath("deployments", object));
-      cm = get(nsPath("configmaps", object));
-      return dep && cm &&
-             (*dep)["metadata"]["annotations"].value("kubewarden/config-version", "") ==
-                 (*cm)["metadata"]["resourceVersion"];
-    })) << "the Deployment never carried the ConfigMap's version";
-    std::string version = (*cm)["metadata"]["resourceVersion"];
-    std::string revision =
-        (*dep)["metadata"]["annotations"].value("deployment.kubernetes.io/revision", "");
-    std::string hash;
-    auto rs_list = get(nsPath("replicasets") + "?labelSelector=kubewarden/policy-server%3D" + ps);
-    for (const json& rs : (*rs_list)["items"]) {
-      const json& a = rs["metadata"].value("annotations", json::object());
-      if (a.value("deployment.kubernetes.io/revision", "") == revision &&
-          a.value("kubewarden/config-version", "") == version)
-        hash = rs["metadata"]["labels"].value("pod-template-hash", "");
-    }
-    if (hash.empty()) {
-      hash = "fake" + version;
-      json annotations = {{"kubewarden/config-version", version}};
-      if (!revision.empty()) annotations["deployment.kubernetes.io/revision"] = revision;
-      json labels = {{"kubewarden/policy-server", ps}, {"pod-template-hash", hash}};
-      json rs = {{"apiVersion", "apps/v1"},
-                 {"kind", "ReplicaSet"},
-                 {"metadata",
-                  {{"name", object + "-" + hash}, {"labels", labels}, {"annotations", annotations}}},
-                 {"spec",
-                  {{"replicas", 0},
-                   {"selector", {{"matchLabels", labels}}},
-                   {"template",
-                    {{"metadata", {{"labels", labels}}},
-                     {"spec", {{"containers", json::array({{{"name", "x"}, {"image", "x"}}})}}}}}}}};
-      ASSERT_EQ(send("POST", nsPath("replicasets"), rs), 201);
-    }
-    auto pods = get(nsPath("pods") + "?labelSelector=kw-fake-pod%3Dtrue");
-    for (const json& p : (*pods)["items"])
-      send("DELETE", nsPath("pods", p["metadata"]["name"]) + "?gracePeriodSeconds=0", nullptr);
-    json pod = {{"apiVersion", "v1"},
-                {"kind", "Pod"},
-                {"metadata",
-                 {{"name", object + "-" + hash + "-pod"},
-                  {"labels",
-                   {{"kubewarden/policy-server", ps},
-                    {"pod-template-hash", hash},
-                    {"kw-fake-pod", "true"}}}}},
-                {"spec", {{"containers", json::array({{{"name", "x"}, {"image", "x"}}})}}}};
-    ASSERT_EQ(send("POST", nsPath("pods"), pod), 201);
-    auto stored = get(nsPath("pods", pod["metadata"]["name"]));
-    ASSERT_TRUE(stored);
-    (*stored)["status"]["phase"] = "Running";
-    (*stored)["status"]["conditions"] =
-        json::array({{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", "2024-01-01T00:00:00Z"}}});
-    ASSERT_EQ(send("PUT", nsPath("pods", pod["metadata"]["name"]) + "/status", *stored), 200);
+  // Scales PolicyServer `ps` (replicas), which rolls its Deployment out.
+  void scale(const std::string& ps, int replicas) {
+    json patch = {{"spec", {{"replicas", replicas}}}};
+    ASSERT_EQ(send("PATCH", kPolicies + "policyservers/" + ps, patch,
+                   "application/merge-patch+json"),
+              200);
   }
+
+  // Deletes this test's PolicyServers while `controller` still runs (their policies, webhooks
+  // and Pods go with them), so nothing of a finished test keeps answering admission calls.
+  struct Cleanup {
+    ControllerCluster& t;
+    ~Cleanup() {
+      auto list = t.get(kPolicies + "policyservers?labelSelector=kw-test%3D" + t.ns_);
+      if (!list) return;
+      for (const json& ps : (*list)["items"]) {
+        std::string path = kPolicies + "policyservers/" + ps["metadata"]["name"].get<std::string>();
+        (void)t.admin_->request("DELETE", path);
+        waitFor([&] { return !t.get(path); }, 30s);
+      }
+    }
+  };
 
   std::string selector_;
 };
@@ -310,7 +289,9 @@ TEST_F(ControllerCluster, PolicyServerGetsItsSecretsConfigMapDeploymentAndServic
 }
 
 TEST_F(ControllerCluster, PolicyGoesScheduledPendingActiveAndGetsItsWebhook) {
+  requireStandin();
   ControllerProcess controller(env_, ns_, selector_, "controller");
+  Cleanup cleanup{*this};
   std::string ps = "ps-" + ns_, cap = "privileged-" + ns_;
   ASSERT_FALSE(create(kPolicies + "clusteradmissionpolicies", clusterPolicyObject(cap, ps)).is_null());
   EXPECT_TRUE(waitFor([&] { return policyStatus(cap) == "scheduled"; })) << controller.log();
@@ -325,15 +306,15 @@ TEST_F(ControllerCluster, PolicyGoesScheduledPendingActiveAndGetsItsWebhook) {
   })) << controller.log();
   json entry = json::parse((*cm)["data"]["policies.yml"].get<std::string>())["clusterwide-" + cap];
   EXPECT_EQ(entry["namespacedName"], (json{{"Namespace", ""}, {"Name", cap}}));
-  EXPECT_EQ(entry["url"], "registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.5");
+  EXPECT_EQ(entry["url"], module());
   EXPECT_EQ(entry["policyMode"], "protect");
   EXPECT_EQ(entry["allowedToMutate"], false);
   EXPECT_EQ(entry["settings"], (json{{"a", 1}}));
   EXPECT_FALSE(get(kAdmissionReg + "validatingwebhookconfigurations/clusterwide-" + cap))
       << "no webhook before the policy-server runs the policy";
 
-  readyPods(ps);
-  ASSERT_TRUE(waitFor([&] { return policyStatus(cap) == "active"; })) << controller.log();
+  scale(ps, 1);  // now the policy-server runs, with the policy
+  ASSERT_TRUE(waitFor([&] { return policyStatus(cap) == "active"; }, 90s)) << controller.log();
   auto policy = get(kPolicies + "clusteradmissionpolicies/" + cap);
   EXPECT_EQ((*policy)["status"]["mode"], "protect");
   std::map<std::string, std::string> conditions;
@@ -361,20 +342,16 @@ class ControllerWithActivePolicy : public ControllerCluster {
   void SetUp() override {
     ControllerCluster::SetUp();
     if (HasFatalFailure() || IsSkipped()) return;
+    requireStandin();
+    if (HasFatalFailure() || IsSkipped()) return;
     controller_ = std::make_unique<ControllerProcess>(env_, ns_, selector_, "controller");
     ps_ = "ps-" + ns_;
     cap_ = "repair-" + ns_;
     hook_path_ = kAdmissionReg + "validatingwebhookconfigurations/clusterwide-" + cap_;
-    ASSERT_FALSE(create(kPolicies + "policyservers", policyServerObject(ps_)).is_null());
+    ASSERT_FALSE(create(kPolicies + "policyservers", policyServerObject(ps_, 1)).is_null());
     ASSERT_FALSE(
         create(kPolicies + "clusteradmissionpolicies", clusterPolicyObject(cap_, ps_)).is_null());
-    ASSERT_TRUE(waitFor([&] {
-      auto cm = get(nsPath("configmaps", "policy-server-" + ps_));
-      return cm && json::parse((*cm)["data"]["policies.yml"].get<std::string>())
-                       .contains("clusterwide-" + cap_);
-    })) << controller_->log();
-    readyPods(ps_);
-    ASSERT_TRUE(waitFor([&] { return policyStatus(cap_) == "active"; })) << controller_->log();
+    ASSERT_TRUE(waitFor([&] { return policyStatus(cap_) == "active"; }, 90s)) << controller_->log();
     original_ = *get(hook_path_);
   }
   // Waits until the webhook configuration's webhooks equal the original again; the time taken.
@@ -387,6 +364,10 @@ class ControllerWithActivePolicy : public ControllerCluster {
     EXPECT_TRUE(ok) << "not restored:\n" << controller_->log();
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  start);
+  }
+  void TearDown() override {
+    if (controller_) Cleanup{*this};
+    controller_.reset();
   }
   std::unique_ptr<ControllerProcess> controller_;
   std::string ps_, cap_, hook_path_;
