@@ -7,10 +7,12 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <random>
 #include <thread>
 
+#include "controller/admission_server.h"
 #include "controller/controller.h"
 #include "controller/leader_election.h"
 #include "controller/metrics.h"
@@ -133,6 +135,12 @@ Result<std::optional<RunConfig>> parseRunConfig(int argc, char** argv) {
                "Always accept admission reviews targeting the deployments-namespace.");
   app.add_option("--kubeconfig", c.kubeconfig,
                  "Path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)");
+  app.add_option("--webhook-bind-address", c.webhook_bind_address,
+                 "The address the CRD admission webhook server binds to")
+      ->capture_default_str();
+  app.add_option("--webhook-cert-dir", c.webhook_cert_dir,
+                 "Directory with the webhook server's tls.crt and tls.key")
+      ->capture_default_str();
   app.add_option("--zap-log-level", c.log_level, "Log level: debug, info, error")
       ->capture_default_str();
   // Not upstream flags: the Lease's timings, so tests can hand over faster.
@@ -207,6 +215,32 @@ int run(int argc, char** argv) {
     metrics_server = std::move(*m);
   }
 
+  // Admission of our CRDs runs on every replica, leader or not, as controller-runtime's does.
+  std::unique_ptr<AdmissionServer> admission;
+  auto cert = std::filesystem::path(config.webhook_cert_dir) / "tls.crt";
+  auto key = std::filesystem::path(config.webhook_cert_dir) / "tls.key";
+  if (std::filesystem::exists(cert) && std::filesystem::exists(key)) {
+    auto bind = parseBindAddress(config.webhook_bind_address);
+    if (!bind) {
+      spdlog::error("--webhook-bind-address: {}", bind.error().message);
+      return 1;
+    }
+    AdmissionServerOptions ao;
+    ao.address = bind->first;
+    ao.port = bind->second;
+    ao.cert_file = cert.string();
+    ao.key_file = key.string();
+    admission = std::make_unique<AdmissionServer>(
+        ao, CrdAdmissionContext{config.options, kubeSecretTypeLookup(*client)});
+    if (auto s = admission->start(); !s) {
+      spdlog::error("webhook server: {}", s.error().message);
+      return 1;
+    }
+    spdlog::info("webhook server listening on https://{}:{}", bind->first, admission->port());
+  } else {
+    spdlog::info("webhook server off: no tls.crt and tls.key in {}", config.webhook_cert_dir);
+  }
+
   Writer lease_writer(*client, &metrics);
   LeaderElector::Options lo;
   lo.ns = config.options.deployments_namespace;
@@ -242,6 +276,7 @@ int run(int argc, char** argv) {
   runner.join();
   controller.stop();
   if (config.leader_elect) elector.release();
+  if (admission) admission->stop();
   probe_server.value()->shutdown();
   probe_server.value()->wait();
   if (metrics_server) {

@@ -19,6 +19,10 @@ struct RunConfig {
   std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config, then in-cluster
   std::string log_level = "info";
   std::string leader_election_id = "a4ddbf36.kubewarden.io";
+  // The CRD admission webhook server (controller-runtime's defaults): tls.crt and tls.key in
+  // the cert dir; without them the server stays off (the API server then cannot call it).
+  std::string webhook_bind_address = ":9443";
+  std::string webhook_cert_dir = "/tmp/k8s-webhook-server/serving-certs";
   std::string label_selector;  // hidden: see Controller::Tuning::label_selector
   int leader_lease_seconds = 15, leader_renew_seconds = 10, leader_retry_seconds = 2;
 };
