@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/sha256.h"
-#include "policy/wapc_runtime.h"
 #include "opa/rego_runtime.h"
+#include "policy/wapc_runtime.h"
 #include "policy/wasi_runtime.h"
 #include "wapc/wapc_host.h"
 
@@ -54,22 +56,23 @@ const ModeRuntime* Evaluator::runtimeFor(ExecutionMode mode) const {
   return it == runtimes_.end() ? nullptr : it->second.get();
 }
 
-Invocation Evaluator::invocation() const {
+Invocation Evaluator::invocation(std::chrono::steady_clock::time_point not_after) const {
   auto deadline = std::chrono::steady_clock::time_point::max();
   if (timeout_) {
     deadline = std::chrono::steady_clock::now() +
                std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout_);
   }
-  return Invocation{*engine_, dispatcher_, deadline};
+  return Invocation{*engine_, dispatcher_, std::min(deadline, not_after)};
 }
 
 admission::OrderedJson Evaluator::validate(const PolicyConfig& policy, const Request& request,
                                            Session* reuse) const {
   Result<admission::OrderedJson> answer = makeError(modeNotSupported(policy.mode));
   if (reuse && policy.mode == ExecutionMode::KubewardenWapc) {
-    answer = wapc_->validateOn(reuse->instance_.get(), policy, request, invocation());
+    answer =
+        wapc_->validateOn(reuse->instance_.get(), policy, request, invocation(request.deadline));
   } else if (const ModeRuntime* runtime = runtimeFor(policy.mode)) {
-    answer = runtime->validate(policy, request, invocation());
+    answer = runtime->validate(policy, request, invocation(request.deadline));
   }
   if (!answer) return admission::rejectInternalServerError(request.uid, answer.error().message);
   return std::move(*answer);

@@ -47,6 +47,9 @@ struct Request {
   std::string uid;
   // Optional DOM of the same JSON; parsed on demand (only mutations need it) when absent.
   const admission::Json* parsed = nullptr;
+  // The caller's own deadline (a server's: the request's arrival plus the timeout, so time
+  // spent queueing counts). The evaluation stops at the earlier of this and now + timeout.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct SettingsValidation {
@@ -85,7 +88,8 @@ class Evaluator {
   void setRuntime(ExecutionMode mode, std::shared_ptr<const ModeRuntime> runtime);
 
  private:
-  Invocation invocation() const;
+  Invocation invocation(std::chrono::steady_clock::time_point not_after =
+                            std::chrono::steady_clock::time_point::max()) const;
   const ModeRuntime* runtimeFor(ExecutionMode mode) const;
 
   std::shared_ptr<wasm::Engine> engine_;

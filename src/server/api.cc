@@ -449,6 +449,7 @@ std::string reviewBody(OrderedJson response, Endpoint e) {
 ApiOptions ApiOptions::fromConfig(const ServerConfig& config) {
   ApiOptions o;
   o.always_accept_namespace = config.always_accept_admission_reviews_on_namespace;
+  o.policy_timeout = config.policyTimeout();
   if (const char* host = std::getenv("HOSTNAME"); host && *host) o.host = host;
   return o;
 }
@@ -470,25 +471,73 @@ void Api::handle(HttpRequest request, std::function<void(HttpResponse)> done) {
     done(emptyResponse(405));
     return;
   }
-  // Parsing too runs on the pool: a large body must not stall the transport's thread.
-  auto job = [this, route = std::move(*route), request = std::move(request), done]() {
+  // Parsing too runs on the pool: a large body must not stall the transport's thread. The
+  // policy is looked up now only to pick the task's group (its share of the workers).
+  const EnvironmentPolicy* policy = env_.find(route->policy_id);
+  const auto arrival = std::chrono::steady_clock::now();
+  Timing timing{arrival, std::chrono::steady_clock::time_point::max()};
+  if (options_.policy_timeout) {
+    timing.deadline = arrival + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    *options_.policy_timeout);
+  }
+  WorkerPool::Task task;
+  task.group = policy;
+  task.deadline = timing.deadline;
+  task.expired = [this, endpoint = route->endpoint, id = route->policy_id, policy, timing, done] {
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - timing.arrival);
+    auto limit =
+        std::chrono::duration_cast<std::chrono::milliseconds>(timing.deadline - timing.arrival);
+    done(overloaded(endpoint, id, policy, "deadline_exceeded_in_queue",
+                    fmt::format("the request waited {} ms for an evaluation worker, past its "
+                                "{} ms deadline (--policy-timeout); it was not evaluated",
+                                waited.count(), limit.count())));
+  };
+  task.run = [this, route = *route, request = std::move(request), timing, done]() {
     bool answered = false;
     auto answer = [&](HttpResponse r) {
       answered = true;
       done(std::move(r));
     };
     try {
-      evaluate(route.endpoint, route.policy_id, request, answer);
+      evaluate(route.endpoint, route.policy_id, request, timing, answer);
     } catch (const std::exception& e) {
       spdlog::error("policy {}: evaluation failed: {}", route.policy_id, e.what());
       if (!answered) done(jsonError(500, "Something went wrong"));
     }
   };
-  if (!pool_.submit(std::move(job))) done(jsonError(503, "policy-server is shutting down"));
+  switch (pool_.submit(std::move(task))) {
+    case WorkerPool::Admission::kQueued:
+      return;
+    case WorkerPool::Admission::kStopping:
+      done(jsonError(503, "policy-server is shutting down"));
+      return;
+    case WorkerPool::Admission::kQueueFull:
+      done(overloaded(route->endpoint, route->policy_id, policy, "queue_full",
+                      fmt::format("the evaluation queue is full ({} requests waiting); the "
+                                  "request was not evaluated",
+                                  pool_.stats().max_queued)));
+      return;
+    case WorkerPool::Admission::kGroupQueueFull:
+      done(overloaded(route->endpoint, route->policy_id, policy, "policy_queue_full",
+                      fmt::format("policy {} already has its share of the evaluation queue "
+                                  "waiting; the request was not evaluated",
+                                  route->policy_id)));
+      return;
+  }
+}
+
+HttpResponse Api::overloaded(Endpoint endpoint, const std::string& policy_id,
+                             const EnvironmentPolicy* policy, std::string_view reason,
+                             std::string message) const {
+  if (metrics_) metrics_->recordRejection(policy ? std::string_view(policy->id) : "", reason);
+  HttpResponse r = jsonError(503, "policy-server is overloaded: " + message);
+  logRefusal(endpoint, options_.host, policy_id, r);
+  return r;
 }
 
 void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRequest& request,
-                   const std::function<void(HttpResponse)>& done) const {
+                   Timing timing, const std::function<void(HttpResponse)>& done) const {
   auto refuse = [&](HttpResponse r) {
     logRefusal(endpoint, options_.host, policy_id, r);
     done(std::move(r));
@@ -526,10 +575,11 @@ void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRe
   // The guest gets the request as text; the DOM is handed along as the mutation diff base.
   const std::string text = req->dump();
   const std::string uid(f.uid);
-  auto start = std::chrono::steady_clock::now();
-  OrderedJson response =
-      env_.evaluator().validate(policy->forRequest(raw), policy::Request{text, uid, req});
-  std::chrono::duration<double, std::milli> latency = std::chrono::steady_clock::now() - start;
+  OrderedJson response = env_.evaluator().validate(
+      policy->forRequest(raw), policy::Request{text, uid, req, timing.deadline});
+  // From arrival: what the API server waited for, queueing included.
+  std::chrono::duration<double, std::milli> latency =
+      std::chrono::steady_clock::now() - timing.arrival;
   const Verdict vanilla = verdictOf(response);
 
   applyPolicyMode(response, *policy, endpoint, uid);

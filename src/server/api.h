@@ -1,9 +1,12 @@
 // The admission API (spec §1.7): POST /validate/{id}, /validate_raw/{id}, /audit/{id} and
 // GET /readiness. Parsing, evaluation and post-processing (monitor mode, mutation refusal,
 // always-accept namespace) run on the worker pool, never on the transport's thread; metrics
-// record the policy's vanilla verdict (§1.10).
+// record the policy's vanilla verdict (§1.10) and the latency from arrival (queueing included).
+// Under overload (issue #15) a request is answered 503 without evaluation when the queue (or
+// its policy's share of it) is full, or when its deadline passes while it waits.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -19,6 +22,8 @@ struct ApiOptions {
   // Requests for this namespace are always allowed (status dropped, any patch kept).
   std::optional<std::string> always_accept_namespace;
   std::string host = "unknown";  // the `host` field of request logs ($HOSTNAME upstream)
+  // A request's deadline runs from its arrival, so time spent queued counts; nullopt: none.
+  std::optional<std::chrono::nanoseconds> policy_timeout;
 
   static ApiOptions fromConfig(const ServerConfig& config);  // host from $HOSTNAME
 };
@@ -34,8 +39,15 @@ class Api : public Handler {
   enum class Endpoint { Validate, ValidateRaw, Audit };
 
  private:
+  struct Timing {
+    std::chrono::steady_clock::time_point arrival, deadline;
+  };
   void evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRequest& request,
-                const std::function<void(HttpResponse)>& done) const;
+                Timing timing, const std::function<void(HttpResponse)>& done) const;
+  // The 503 for a request the pool would not take, or that expired while queued.
+  HttpResponse overloaded(Endpoint endpoint, const std::string& policy_id,
+                          const EnvironmentPolicy* policy, std::string_view reason,
+                          std::string message) const;
 
   const EvaluationEnvironment& env_;
   WorkerPool& pool_;

@@ -197,6 +197,26 @@ void addDaemonFlags(CLI::App& app, FlagSet& flags, ServerConfig& c) {
                  "Path to the file holding stderr, used in daemon mode");
 }
 
+void addOverloadFlags(CLI::App& app, ServerConfig& c) {
+  app.add_option("--max-queued-evaluations", c.max_queued_evaluations,
+                 "Requests that may wait for a worker; more are answered 503 at once")
+      ->envname("KUBEWARDEN_MAX_QUEUED_EVALUATIONS")
+      ->capture_default_str();
+  app.add_option("--max-workers-per-policy", c.max_workers_per_policy,
+                 "Workers one policy may use at once (default: half of --workers, rounded up)")
+      ->envname("KUBEWARDEN_MAX_WORKERS_PER_POLICY");
+}
+
+Status checkOverloadFlags(const ServerConfig& c) {
+  if (c.max_queued_evaluations == 0)
+    return makeError("--max-queued-evaluations must be at least 1");
+  if (c.max_workers_per_policy > c.workers) {
+    return makeError(fmt::format("--max-workers-per-policy ({}) cannot exceed --workers ({})",
+                                 c.max_workers_per_policy, c.workers));
+  }
+  return okStatus();
+}
+
 }  // namespace
 
 std::optional<std::chrono::nanoseconds> ServerConfig::policyTimeout() const {
@@ -220,6 +240,7 @@ Result<ServerConfig> parseConfig(int argc, const char* const* argv) {
   addEvaluationFlags(app, flags, c);
   addPolicyFlags(app, flags, c);
   addDaemonFlags(app, flags, c);
+  addOverloadFlags(app, c);
   app.add_flag("--version", c.show_version, "Print version information and exit");
 
   try {
@@ -237,6 +258,7 @@ Result<ServerConfig> parseConfig(int argc, const char* const* argv) {
                                   : LogFormat::Text;
   if (c.show_version) return c;
   if (auto ok = checkConsistency(c); !ok) return ok.error();
+  if (auto ok = checkOverloadFlags(c); !ok) return ok.error();
   return c;
 }
 

@@ -67,6 +67,10 @@ struct ServerConfig {
   std::optional<std::string> daemon_stdout_file;
   std::optional<std::string> daemon_stderr_file;
 
+  // Overload protection (extras, issue #15).
+  uint64_t max_queued_evaluations = 1024;  // requests waiting for a worker; more get 503
+  unsigned max_workers_per_policy = 0;     // 0: half the workers, rounded up
+
   // Handled by the caller: print and exit 0 without starting anything.
   bool show_version = false;
   bool show_help = false;

@@ -11,6 +11,11 @@ namespace {
 
 constexpr std::string_view kEvaluations = "kubewarden_policy_evaluations_total";
 constexpr std::string_view kLatency = "kubewarden_policy_evaluation_latency_milliseconds";
+constexpr std::string_view kRejected = "kubewarden_policy_server_rejected_requests_total";
+constexpr std::string_view kWorkers = "kubewarden_policy_server_workers";
+constexpr std::string_view kBusy = "kubewarden_policy_server_busy_workers";
+constexpr std::string_view kQueued = "kubewarden_policy_server_queued_evaluations";
+constexpr std::string_view kMaxQueued = "kubewarden_policy_server_max_queued_evaluations";
 
 bool isNameChar(char c, bool first) {
   bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -90,6 +95,39 @@ void Metrics::recordEvaluation(const Labels& labels, double latency_ms) {
   histogram.sum += latency_ms;
 }
 
+void Metrics::recordRejection(std::string_view policy, std::string_view reason) {
+  Labels labels;
+  if (!policy.empty()) labels.emplace_back("policy_name", std::string(policy));
+  labels.emplace_back("reason", std::string(reason));
+  std::lock_guard lock(mu_);
+  ++rejections_[labels];
+}
+
+void Metrics::setSaturationSource(std::function<Saturation()> source) {
+  std::lock_guard lock(mu_);
+  saturation_ = std::move(source);
+}
+
+// Holds mu_.
+void Metrics::renderOverload(std::string& out) const {
+  appendHeader(out, kRejected,
+               "Requests answered without evaluation because the server was overloaded.",
+               "counter");
+  for (const auto& [labels, count] : rejections_) {
+    out += fmt::format("{}{} {}\n", kRejected, labelSet(labels), count);
+  }
+  if (!saturation_) return;
+  const Saturation s = saturation_();
+  auto gauge = [&out](std::string_view name, std::string_view help, size_t value) {
+    appendHeader(out, name, help, "gauge");
+    out += fmt::format("{} {}\n", name, value);
+  };
+  gauge(kWorkers, "Evaluation threads.", s.workers);
+  gauge(kBusy, "Evaluation threads running an evaluation now.", s.busy);
+  gauge(kQueued, "Requests waiting for an evaluation thread.", s.queued);
+  gauge(kMaxQueued, "Requests that may wait before new ones are refused.", s.max_queued);
+}
+
 std::string Metrics::renderEvaluations() const {
   std::string out;
   std::lock_guard lock(mu_);
@@ -110,6 +148,7 @@ std::string Metrics::renderEvaluations() const {
         fmt::format("{}_sum{} {}\n", kLatency, labelSet(labels), formatSampleValue(histogram.sum));
     out += fmt::format("{}_count{} {}\n", kLatency, labelSet(labels), histogram.count);
   }
+  renderOverload(out);
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -17,6 +18,11 @@ namespace kw::server {
 // Labels in the order they are printed.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// How busy the evaluation workers are, read when metrics are rendered.
+struct Saturation {
+  size_t workers = 0, busy = 0, queued = 0, max_queued = 0;
+};
+
 class Metrics {
  public:
   // Upper bounds (inclusive, milliseconds) of the latency histogram buckets: the OpenTelemetry
@@ -26,6 +32,12 @@ class Metrics {
 
   // One evaluation: +1 on the counter and one latency observation, both with these labels.
   void recordEvaluation(const Labels& labels, double latency_ms);
+  // A request answered without being evaluated because the server was overloaded: `reason`
+  // is queue_full, policy_queue_full or deadline_exceeded_in_queue; `policy` may be empty
+  // (unknown policy ids are not used as label values: clients choose them).
+  void recordRejection(std::string_view policy, std::string_view reason);
+  // Where the saturation gauges come from (the worker pool); none: no gauges.
+  void setSaturationSource(std::function<Saturation()> source);
   // The Prometheus text exposition format (version 0.0.4), process metrics included.
   std::string render() const;
   // Only the evaluation families (no process metrics): deterministic, for tests and embedding.
@@ -37,9 +49,13 @@ class Metrics {
     uint64_t count = 0;
     double sum = 0;
   };
+  void renderOverload(std::string& out) const;
+
   mutable std::mutex mu_;
   std::map<Labels, uint64_t> evaluations_;
   std::map<Labels, Histogram> latency_;
+  std::map<Labels, uint64_t> rejections_;
+  std::function<Saturation()> saturation_;
 };
 
 // Text-format helpers, shared with the process metrics.

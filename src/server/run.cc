@@ -120,8 +120,13 @@ int serve(const ServerConfig& config) {
     spdlog::error("{}", host.error().message);
     return 1;
   }
-  WorkerPool pool(config.workers);
+  WorkerPool pool(
+      PoolOptions{config.workers, config.max_queued_evaluations, config.max_workers_per_policy});
   Metrics metrics;
+  metrics.setSaturationSource([&pool] {
+    auto s = pool.stats();
+    return Saturation{s.threads, s.busy, s.queued, s.max_queued};
+  });
   EnvironmentOptions env_options;
   env_options.dispatcher = host->dispatcher;
   auto env = EvaluationEnvironment::create(config, *policies, pool, std::move(env_options));
@@ -142,9 +147,10 @@ int serve(const ServerConfig& config) {
                                                                   boot);
   spdlog::info(
       "policy-server ready on {}:{} ({}) in {} ms: {} policies over {} modules, {} "
-      "workers",
+      "workers (at most {} per policy), up to {} queued requests",
       config.addr, server.port(), config.tlsEnabled() ? "https" : "http", ms.count(),
-      (*env)->policyCount(), (*env)->distinctModules(), pool.size());
+      (*env)->policyCount(), (*env)->distinctModules(), pool.size(), pool.stats().max_per_group,
+      config.max_queued_evaluations);
 
   sigset_t signals = shutdownSignals();
   int sig = 0;

@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 
+#include "support/cluster_env.h"
 #include "support/test_env.h"
 
 namespace kw::server {
@@ -461,6 +462,184 @@ TEST_F(ApiTest, MetricsRecordTheVanillaVerdict) {
         << labels << "\n"
         << text;
   }
+}
+
+// ---- overload (issue #15) ------------------------------------------------------------------
+
+// An Api over its own small pool, whose only worker the test can hold with a job of its own.
+class OverloadTest : public ApiTest {
+ protected:
+  void useOwnPool(PoolOptions pool_options, std::optional<std::chrono::nanoseconds> timeout) {
+    own_pool_ = std::make_unique<WorkerPool>(pool_options);
+    ApiOptions options;
+    options.host = "test-host";
+    options.policy_timeout = timeout;
+    own_api_ = std::make_unique<Api>(*env_, *own_pool_, &metrics_, options);
+  }
+
+  // Occupies one worker of the own pool until release().
+  void holdAWorker() {
+    auto started = std::make_shared<std::promise<void>>();
+    auto future = started->get_future();
+    ASSERT_TRUE(own_pool_->submit([started, gate = gate_] {
+      started->set_value();
+      gate.wait();
+    }));
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  }
+  void release() {
+    if (!released_) gate_promise_.set_value();
+    released_ = true;
+  }
+
+  std::future<Answer> sendOwn(HttpRequest request) {
+    auto promise = std::make_shared<std::promise<Answer>>();
+    auto future = promise->get_future();
+    own_api_->handle(std::move(request),
+                     [promise](HttpResponse r) { promise->set_value(Answer{std::move(r)}); });
+    return future;
+  }
+
+  static Answer get(std::future<Answer>& f) {
+    if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      ADD_FAILURE() << "no answer within 30 s";
+      return {};
+    }
+    return f.get();
+  }
+
+  void TearDown() override {
+    release();
+    if (own_pool_) own_pool_->shutdown();
+  }
+
+  std::promise<void> gate_promise_;
+  std::shared_future<void> gate_ = gate_promise_.get_future().share();
+  bool released_ = false;
+  std::unique_ptr<WorkerPool> own_pool_;
+  std::unique_ptr<Api> own_api_;
+};
+
+constexpr char kOverloaded[] = "policy-server is overloaded: ";
+
+TEST_F(OverloadTest, FullQueueAnswers503AtOnceAndCountsIt) {
+  useOwnPool(PoolOptions{1, 1, 0}, std::chrono::seconds(30));
+  holdAWorker();
+  auto queued = sendOwn(post("/validate/privileged", podReview("u-q1", true).dump()));
+  auto refused = sendOwn(post("/validate/privileged", podReview("u-q2", true).dump()));
+  ASSERT_EQ(refused.wait_for(std::chrono::seconds(0)), std::future_status::ready)
+      << "a full queue is answered at once, not when a worker frees up";
+  Answer r = refused.get();
+  EXPECT_EQ(r.response.status, 503);
+  EXPECT_EQ(r.json()["message"],
+            std::string(kOverloaded) +
+                "the evaluation queue is full (1 requests waiting); the request was not evaluated");
+  EXPECT_EQ(r.json()["status"], 503);
+  EXPECT_NE(queued.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_NE(metrics_.render().find(
+                R"(kubewarden_policy_server_rejected_requests_total{policy_name="privileged",)"
+                R"(reason="queue_full"} 1)"),
+            std::string::npos)
+      << metrics_.render();
+
+  release();
+  Answer q = get(queued);
+  EXPECT_EQ(q.response.status, 200) << q.response.body;
+  EXPECT_EQ(q.json()["response"]["allowed"], false);
+  // Recovered: the next request is evaluated.
+  auto after = sendOwn(post("/validate/privileged", podReview("u-q3", false).dump()));
+  Answer a = get(after);
+  EXPECT_EQ(a.response.status, 200);
+  EXPECT_EQ(a.json()["response"]["allowed"], true);
+}
+
+TEST_F(OverloadTest, DeadlinePassedInTheQueueIsAnsweredWithoutEvaluation) {
+  useOwnPool(PoolOptions{1, 8, 0}, std::chrono::milliseconds(200));
+  holdAWorker();
+  auto start = Clock::now();
+  auto late = sendOwn(post("/validate/privileged", podReview("u-late", true).dump()));
+  // The worker is still held, so this answer cannot come from an evaluation.
+  Answer r = get(late);
+  auto waited = Clock::now() - start;
+  EXPECT_EQ(r.response.status, 503);
+  std::string message = r.json().value("message", "");
+  EXPECT_TRUE(message.starts_with(std::string(kOverloaded) + "the request waited ")) << message;
+  EXPECT_TRUE(message.ends_with(
+      " ms for an evaluation worker, past its 200 ms deadline (--policy-timeout); it was not "
+      "evaluated"))
+      << message;
+  EXPECT_GE(waited, std::chrono::milliseconds(200));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  EXPECT_NE(metrics_.render().find(
+                R"(kubewarden_policy_server_rejected_requests_total{policy_name="privileged",)"
+                R"(reason="deadline_exceeded_in_queue"} 1)"),
+            std::string::npos);
+  EXPECT_EQ(metrics_.render().find("kubewarden_policy_evaluations_total{"), std::string::npos)
+      << "nothing was evaluated";
+}
+
+TEST_F(OverloadTest, EvaluationDeadlineCountsTheTimeSpentQueued) {
+  // One worker: the second looping request waits for the first, then has only what is left of
+  // its 1 s (the fixture's timeout) instead of a fresh second: both are answered after ~1 s,
+  // not 1 s and 2 s.
+  useOwnPool(PoolOptions{1, 8, 0}, std::chrono::seconds(1));
+  auto start = Clock::now();
+  auto first = sendOwn(post("/validate/loop", podReview("u-l1", false).dump()));
+  auto second = sendOwn(post("/validate/loop", podReview("u-l2", false).dump()));
+  Answer a = get(first), b = get(second);
+  auto elapsed = Clock::now() - start;
+  EXPECT_EQ(a.json()["response"]["status"]["message"], kTimeoutMessage);
+  // Either the worker picked it up with a sliver of time left (and the guest was cut at the
+  // deadline), or it had already expired in the queue.
+  if (b.response.status == 200) {
+    EXPECT_EQ(b.json()["response"]["status"]["message"], kTimeoutMessage) << b.response.body;
+  } else {
+    EXPECT_EQ(b.response.status, 503) << b.response.body;
+  }
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1700));
+}
+
+TEST_F(OverloadTest, LatencyMetricIncludesTheQueueWait) {
+  // The looping request holds the only worker for ~1 s (the evaluator's timeout); the
+  // privileged one, queued behind it with a 10 s deadline, reports the wait in its latency.
+  useOwnPool(PoolOptions{1, 8, 0}, std::chrono::seconds(10));
+  auto start = Clock::now();
+  auto loop = sendOwn(post("/validate/loop", podReview("u-hold", false).dump()));
+  ASSERT_TRUE(
+      test::waitFor([&] { return own_pool_->stats().busy == 1; }, std::chrono::seconds(10)));
+  auto quick = sendOwn(post("/validate/privileged", podReview("u-wait", true).dump()));
+  auto gap = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  get(loop);
+  Answer q = get(quick);
+  EXPECT_EQ(q.json()["response"]["allowed"], false);
+  // The loop ran until its arrival + 1 s; the privileged request arrived at most `gap` later.
+  std::string text = metrics_.renderEvaluations();
+  const std::string sum =
+      "kubewarden_policy_evaluation_latency_milliseconds_sum{policy_name="
+      "\"privileged\"";
+  auto at = text.find(sum);
+  ASSERT_NE(at, std::string::npos) << text;
+  auto line_end = text.find('\n', at);
+  double latency = std::stod(text.substr(text.rfind(' ', line_end) + 1));
+  EXPECT_GE(latency, 1000 - gap - 5) << text;
+}
+
+TEST_F(OverloadTest, LoopingPolicyKeepsToItsShareOfTheWorkers) {
+  useOwnPool(PoolOptions{2, 64, 0}, std::chrono::seconds(1));
+  std::vector<std::future<Answer>> loops;
+  for (int i = 0; i < 6; ++i) {
+    loops.push_back(
+        sendOwn(post("/validate/loop", podReview("u-l" + std::to_string(i), false).dump())));
+  }
+  ASSERT_TRUE(
+      test::waitFor([&] { return own_pool_->stats().busy == 1; }, std::chrono::seconds(10)));
+  auto start = Clock::now();
+  auto privileged = sendOwn(post("/validate/privileged", podReview("u-p", true).dump()));
+  Answer r = get(privileged);
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_EQ(r.json()["response"]["allowed"], false);
+  EXPECT_EQ(r.json()["response"]["status"]["message"], kPrivilegedMessage);
+  for (auto& f : loops) EXPECT_NE(get(f).response.status, 0);
 }
 
 }  // namespace
