@@ -17,11 +17,16 @@ constexpr uint32_t kPoolSlots = 1000;
 constexpr uint32_t kWarmSlots = 64;
 // When an instance dies, the first bytes of its memory are reset in place (memset, or a copy
 // from the module's image) and stay resident for the next instance; the rest is handed back
-// with madvise. A fresh instance then takes no page faults for its stack and early data: on
-// safe-labels, instantiation and initialisation fall from 29 to 13 us going from 128 to
-// 256 KiB, and larger values gain nothing measurable. Every warm slot keeps this much resident,
-// so it is also what RSS grows by per slot (the V8 backend's memset limit is the same).
-constexpr size_t kKeepResident = 256 << 10;
+// with madvise, and the next instance takes a page fault (in this VM, a costly one) for every
+// page of it that it touches again. Guests keep their hot pages well above the bottom of memory:
+// js-demo (QuickJS) has a 1 MiB stack below its data, then a heap above 1.3 MiB. With 256 KiB
+// kept, a fresh js-demo evaluation spent a quarter of its time in the kernel (faults, CoW copies,
+// madvise) and took 590-630 us; with 2 MiB it takes 415 us in the same run (4 and 8 MiB gain
+// nothing more), and small guests are unaffected: only what the memory has is reset, so a
+// 192 KiB pod_privileged memory costs the same as before. Every warm slot keeps up to this much
+// resident, so it is also what RSS grows by per concurrently used slot.
+constexpr size_t kKeepResident = 2 << 20;
+constexpr size_t kTableKeepResident = 256 << 10;
 
 // For experiments and benchmarks only: KW_WASMTIME_KEEP_RESIDENT=<bytes> overrides the above.
 size_t keepResident() {
@@ -41,7 +46,7 @@ void configurePool(wasm_config_t* config) {
   wasmtime_pooling_allocation_config_max_core_instance_size_set(pool, size_t(8) << 20);
   wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, kWarmSlots);
   wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, keepResident());
-  wasmtime_pooling_allocation_config_table_keep_resident_set(pool, kKeepResident);
+  wasmtime_pooling_allocation_config_table_keep_resident_set(pool, kTableKeepResident);
   wasmtime_pooling_allocation_strategy_set(config, pool);
   wasmtime_pooling_allocation_config_delete(pool);
 }
@@ -55,6 +60,11 @@ wasm_config_t* configure() {
   // segments (already wasmtime's default: stated because the design depends on it).
   wasmtime_config_memory_init_cow_set(config, true);
   configurePool(config);
+  // For profiling only: KW_WASMTIME_PERFMAP=1 writes /tmp/perf-<pid>.map, so `perf report`
+  // names guest functions instead of showing JIT addresses.
+  if (std::getenv("KW_WASMTIME_PERFMAP")) {
+    wasmtime_config_profiler_set(config, WASMTIME_PROFILING_STRATEGY_PERFMAP);
+  }
   return config;
 }
 
