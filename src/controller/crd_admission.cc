@@ -1,5 +1,7 @@
 #include "controller/crd_admission.h"
 
+#include <cctype>
+
 #include "common/base64.h"
 #include "controller/crd_defaulting.h"
 #include "controller/names.h"
