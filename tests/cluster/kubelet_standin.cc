@@ -48,8 +48,10 @@ std::string keyOf(const json& pod) {
 
 kube::Labels labelsOf(const json& pod) {
   kube::Labels labels;
-  for (const auto& [k, v] : pod["metadata"].value("labels", json::object()).items())
-    labels.emplace_back(k, v.get<std::string>());
+  // Named: a range-for over a temporary's items() dangles.
+  const json all = pod["metadata"].value("labels", json::object());
+  for (const auto& [k, v] : all.items())
+    if (v.is_string()) labels.emplace_back(k, v.get<std::string>());
   return labels;
 }
 
