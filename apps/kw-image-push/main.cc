@@ -11,7 +11,9 @@ int main(int argc, char** argv) {
   std::string layout;
   std::string target;
   bool https_only = false;
-  app.add_option("--layout", layout, "OCI image layout folder")->required()->check(CLI::ExistingDirectory);
+  app.add_option("--layout", layout, "OCI image layout folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   app.add_option("reference", target, "host[:port]/repository:tag")->required();
   app.add_flag("--https-only", https_only,
                "never fall back to plain HTTP (default: allowed for the target registry)");

@@ -39,8 +39,7 @@ Result<std::string> pushImageLayout(RegistryClient& client, const Reference& ref
   if (!index_text) return index_text.error();
   nlohmann::json index = nlohmann::json::parse(*index_text, nullptr, false);
   if (index.is_discarded() || !index.contains("manifests") || index["manifests"].size() != 1) {
-    return makeError(fmt::format("{}: index.json must list exactly one manifest",
-                                 layout.string()));
+    return makeError(fmt::format("{}: index.json must list exactly one manifest", layout.string()));
   }
   const auto& entry = index["manifests"][0];
   auto manifest_file = blobFile(layout, entry.value("digest", ""));

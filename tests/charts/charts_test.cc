@@ -79,8 +79,8 @@ X509Ptr certificate(const std::string& base64_pem) {
 }
 
 TEST_F(Charts, LintPassesForEachChart) {
-  for (const std::string chart : {"kubewarden-crds", "kubewarden-controller",
-                                  "kubewarden-defaults"}) {
+  for (const std::string chart :
+       {"kubewarden-crds", "kubewarden-controller", "kubewarden-defaults"}) {
     auto run = helm({"lint", "--strict", chartDir(chart).string()});
     EXPECT_EQ(run.status, 0) << chart << ":\n" << run.out;
     EXPECT_NE(run.out.find("0 chart(s) failed"), std::string::npos) << run.out;
@@ -95,10 +95,11 @@ TEST_F(Charts, ControllerDefaultsRunTheControllerWithUpstreamArguments) {
   const auto& manager = container(pod, "manager");
   EXPECT_EQ(strings(manager["command"]), std::vector<std::string>{"/kubewarden-controller"});
   // Spec §6.2: exactly upstream's arguments with the default values.
-  EXPECT_EQ(strings(manager["args"]),
-            (std::vector<std::string>{"--leader-elect", "--deployments-namespace=kubewarden",
-                                      "--default-policy-server=default",
-                                      "--always-accept-admission-reviews-on-deployments-namespace"}));
+  EXPECT_EQ(
+      strings(manager["args"]),
+      (std::vector<std::string>{"--leader-elect", "--deployments-namespace=kubewarden",
+                                "--default-policy-server=default",
+                                "--always-accept-admission-reviews-on-deployments-namespace"}));
   EXPECT_FALSE(manager.contains("env"));
   EXPECT_EQ(manager["image"], "ghcr.io/kubewarden/kubewarden-controller:v1.10.1");
   EXPECT_EQ(manager["securityContext"]["readOnlyRootFilesystem"], true);
@@ -143,28 +144,34 @@ TEST_F(Charts, ControllerDefaultsRunTheControllerWithUpstreamArguments) {
 
 TEST_F(Charts, ControllerRbacCoversWhatTheControllerReadsAndWrites) {
   auto objects = render("kubewarden-controller");
-  auto cluster_role = findObject(objects, "ClusterRole", "kubewarden-controller-manager-cluster-role");
+  auto cluster_role =
+      findObject(objects, "ClusterRole", "kubewarden-controller-manager-cluster-role");
   auto role = findObject(objects, "Role", "kubewarden-controller-manager-namespaced-role");
   auto election = findObject(objects, "Role", "kubewarden-controller-leader-election-role");
   ASSERT_FALSE(cluster_role.is_null());
   ASSERT_FALSE(role.is_null());
   ASSERT_FALSE(election.is_null());
   const std::string group = "policies.kubewarden.io";
-  for (const std::string kind : {"clusteradmissionpolicies", "admissionpolicies", "policyservers"}) {
+  for (const std::string kind :
+       {"clusteradmissionpolicies", "admissionpolicies", "policyservers"}) {
     for (const std::string verb : {"get", "list", "watch", "update", "patch", "delete"}) {
       EXPECT_TRUE(roleAllows(cluster_role, group, kind, verb)) << kind << " " << verb;
     }
     EXPECT_TRUE(roleAllows(cluster_role, group, kind + "/status", "patch")) << kind;
     EXPECT_TRUE(roleAllows(cluster_role, group, kind + "/finalizers", "update")) << kind;
   }
-  for (const std::string kind : {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}) {
+  for (const std::string kind :
+       {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}) {
     for (const std::string verb : {"get", "list", "watch", "create", "patch", "delete"}) {
       EXPECT_TRUE(roleAllows(cluster_role, "admissionregistration.k8s.io", kind, verb)) << kind;
     }
   }
-  for (const auto& [g, resource] : std::vector<std::pair<std::string, std::string>>{
-           {"", "secrets"}, {"", "configmaps"}, {"", "services"}, {"apps", "deployments"},
-           {"policy", "poddisruptionbudgets"}}) {
+  for (const auto& [g, resource] :
+       std::vector<std::pair<std::string, std::string>>{{"", "secrets"},
+                                                        {"", "configmaps"},
+                                                        {"", "services"},
+                                                        {"apps", "deployments"},
+                                                        {"policy", "poddisruptionbudgets"}}) {
     EXPECT_TRUE(roleAllows(role, g, resource, "create")) << resource;
     EXPECT_TRUE(roleAllows(role, g, resource, "update")) << resource;
     EXPECT_TRUE(roleAllows(role, g, resource, "delete")) << resource;
@@ -199,20 +206,22 @@ TEST_F(Charts, ControllerMakesItsOwnWebhookCertificateByDefault) {
   EXPECT_FALSE(base64Decode(secret["data"]["tls.key"]).empty());
   // Signed by the CA, for the webhook Service's DNS name.
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> ca_key(X509_get_pubkey(ca.get()),
-                                                              EVP_PKEY_free);
+                                                             EVP_PKEY_free);
   EXPECT_EQ(X509_verify(serving.get(), ca_key.get()), 1);
   const std::string host = "kubewarden-controller-webhook-service.kubewarden.svc";
   EXPECT_EQ(X509_check_host(serving.get(), host.c_str(), host.size(), 0, nullptr), 1);
 
   std::set<std::string> paths;
-  for (const std::string kind : {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}) {
+  for (const std::string kind :
+       {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}) {
     auto configs = objectsOfKind(objects, kind);
     ASSERT_EQ(configs.size(), 1u) << kind;
     ASSERT_EQ(configs[0]["webhooks"].size(), 3u) << kind;
     EXPECT_FALSE(configs[0]["metadata"]["annotations"].contains("cert-manager.io/inject-ca-from"));
     for (const auto& webhook : configs[0]["webhooks"]) {
       EXPECT_EQ(webhook["clientConfig"]["caBundle"], secret["data"]["ca.crt"]);
-      EXPECT_EQ(webhook["clientConfig"]["service"]["name"], "kubewarden-controller-webhook-service");
+      EXPECT_EQ(webhook["clientConfig"]["service"]["name"],
+                "kubewarden-controller-webhook-service");
       EXPECT_EQ(webhook["failurePolicy"], "Fail");
       EXPECT_EQ(webhook["sideEffects"], "None");
       paths.insert(webhook["clientConfig"]["service"]["path"].get<std::string>());
@@ -238,7 +247,8 @@ TEST_F(Charts, CertManagerSelfSignedSourceMakesIssuerAndCertificate) {
   EXPECT_EQ(cert["spec"]["issuerRef"]["name"], "kubewarden-controller-selfsigned-issuer");
   EXPECT_EQ(cert["spec"]["dnsNames"][0], "kubewarden-controller-webhook-service.kubewarden.svc");
   EXPECT_TRUE(findObject(objects, "Secret", "webhook-server-cert").is_null());
-  for (const std::string kind : {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}) {
+  for (const std::string kind :
+       {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}) {
     auto config = objectsOfKind(objects, kind).at(0);
     EXPECT_EQ(config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
               "kubewarden/kubewarden-controller-serving-cert");
@@ -259,10 +269,17 @@ TEST_F(Charts, AuditScannerCronJobRunsUpstreamsCommand) {
   EXPECT_EQ(pod["serviceAccountName"], "audit-scanner");
   const auto& scanner = container(pod, "audit-scanner");
   EXPECT_EQ(scanner["image"], "ghcr.io/kubewarden/audit-scanner:v1.10.0");
-  std::vector<std::string> expected{"/audit-scanner", "--kubewarden-namespace", "kubewarden",
-                                    "--loglevel", "info", "--store", "kubernetes", "--extra-ca",
+  std::vector<std::string> expected{"/audit-scanner",
+                                    "--kubewarden-namespace",
+                                    "kubewarden",
+                                    "--loglevel",
+                                    "info",
+                                    "--store",
+                                    "kubernetes",
+                                    "--extra-ca",
                                     "/pki/policy-server-root-ca-pem"};
-  for (const auto& ns : values("kubewarden-controller")["global"]["skipNamespaces"]) {
+  json defaults = values("kubewarden-controller");  // kept alive for the loop
+  for (const auto& ns : defaults["global"]["skipNamespaces"]) {
     expected.push_back("-i");
     expected.push_back(ns.get<std::string>());
   }
@@ -301,9 +318,8 @@ TEST_F(Charts, AuditScannerSqliteStoreGetsItsPathAndVolume) {
   auto plain = render("kubewarden-controller", {"--set", "auditScanner.store=postgres", "--set",
                                                 "auditScanner.storeUrl=postgres://db/reports"});
   auto plain_cron = findObject(plain, "CronJob", "audit-scanner");
-  auto plain_command = strings(
-      container(plain_cron["spec"]["jobTemplate"]["spec"]["template"]["spec"], "audit-scanner")
-          ["command"]);
+  auto plain_command = strings(container(
+      plain_cron["spec"]["jobTemplate"]["spec"]["template"]["spec"], "audit-scanner")["command"]);
   auto url = std::find(plain_command.begin(), plain_command.end(), "--store-url");
   ASSERT_NE(url, plain_command.end());
   EXPECT_EQ(*(url + 1), "postgres://db/reports");
@@ -328,10 +344,10 @@ TEST_F(Charts, ControllerHonoursEveryOptionOfTheValuesFile) {
   const auto& pod = deployment["spec"]["template"]["spec"];
   const auto& manager = container(pod, "manager");
   EXPECT_EQ(strings(manager["args"]),
-            (std::vector<std::string>{"--leader-elect", "--deployments-namespace=kubewarden",
-                                      "--default-policy-server=main", "--enable-metrics",
-                                      "--enable-tracing",
-                                      "--always-accept-admission-reviews-on-deployments-namespace"}));
+            (std::vector<std::string>{
+                "--leader-elect", "--deployments-namespace=kubewarden",
+                "--default-policy-server=main", "--enable-metrics", "--enable-tracing",
+                "--always-accept-admission-reviews-on-deployments-namespace"}));
   EXPECT_EQ(manager["env"][0]["name"], "KUBEWARDEN_POLICY_SERVER_SERVICES_METRICS_PORT");
   EXPECT_EQ(manager["env"][0]["value"], "9090");
   EXPECT_EQ(manager["image"], "registry.example:5000/kubewarden/kubewarden-controller:v1.10.9");
@@ -388,13 +404,32 @@ TEST_F(Charts, ControllerHonoursEveryOptionOfTheValuesFile) {
   EXPECT_EQ(scanner["image"], "registry.example:5000/kubewarden/audit-scanner:v1.10.9");
   EXPECT_EQ(scanner["imagePullPolicy"], "Always");
   EXPECT_EQ(scanner["resources"]["requests"]["cpu"], "100m");
-  EXPECT_EQ(strings(scanner["command"]),
-            (std::vector<std::string>{
-                "/audit-scanner", "--kubewarden-namespace", "kubewarden", "--loglevel", "debug",
-                "--store", "postgres", "--store-url", "$(KUBEWARDEN_AUDIT_STORE_URL)",
-                "--extra-ca", "/pki/policy-server-root-ca-pem", "--output-scan",
-                "--parallel-namespaces", "2", "--parallel-resources", "50", "--parallel-policies",
-                "4", "--page-size", "200", "-i", "kube-system", "-i", "team-x", "-i", "sandbox"}));
+  EXPECT_EQ(strings(scanner["command"]), (std::vector<std::string>{"/audit-scanner",
+                                                                   "--kubewarden-namespace",
+                                                                   "kubewarden",
+                                                                   "--loglevel",
+                                                                   "debug",
+                                                                   "--store",
+                                                                   "postgres",
+                                                                   "--store-url",
+                                                                   "$(KUBEWARDEN_AUDIT_STORE_URL)",
+                                                                   "--extra-ca",
+                                                                   "/pki/policy-server-root-ca-pem",
+                                                                   "--output-scan",
+                                                                   "--parallel-namespaces",
+                                                                   "2",
+                                                                   "--parallel-resources",
+                                                                   "50",
+                                                                   "--parallel-policies",
+                                                                   "4",
+                                                                   "--page-size",
+                                                                   "200",
+                                                                   "-i",
+                                                                   "kube-system",
+                                                                   "-i",
+                                                                   "team-x",
+                                                                   "-i",
+                                                                   "sandbox"}));
   EXPECT_EQ(scanner["env"][0]["name"], "KUBEWARDEN_AUDIT_STORE_URL");
   EXPECT_EQ(scanner["env"][0]["valueFrom"]["secretKeyRef"],
             json::parse(R"({"name":"reports-db","key":"url"})"));
@@ -454,7 +489,8 @@ TEST_F(Charts, DefaultsCreateTheDefaultPolicyServerOnly) {
   auto binding = findObject(objects, "ClusterRoleBinding", "kubewarden-context-watcher");
   EXPECT_EQ(binding["subjects"][0]["name"], "policy-server");
 
-  auto disabled = render("kubewarden-defaults", {"--set", "global.policyServer.default.enabled=false"});
+  auto disabled =
+      render("kubewarden-defaults", {"--set", "global.policyServer.default.enabled=false"});
   EXPECT_TRUE(objectsOfKind(disabled, "PolicyServer").empty());
 }
 
@@ -466,7 +502,8 @@ TEST_F(Charts, DefaultsRecommendedPoliciesUseUpstreamsModules) {
   const std::map<std::string, std::pair<std::string, bool>> expected{
       {"no-privilege-escalation",
        {"ghcr.io/kubewarden/policies/allow-privilege-escalation-psp:v0.2.6", true}},
-      {"no-host-namespace-sharing", {"ghcr.io/kubewarden/policies/host-namespaces-psp:v0.1.6", false}},
+      {"no-host-namespace-sharing",
+       {"ghcr.io/kubewarden/policies/host-namespaces-psp:v0.1.6", false}},
       {"no-privileged-pod", {"ghcr.io/kubewarden/policies/pod-privileged:v0.3.1", false}},
       {"do-not-run-as-root", {"ghcr.io/kubewarden/policies/user-group-psp:v0.4.9", true}},
       {"do-not-share-host-paths", {"ghcr.io/kubewarden/policies/hostpaths-psp:v0.1.10", false}},
@@ -496,8 +533,8 @@ TEST_F(Charts, DefaultsRecommendedPoliciesUseUpstreamsModules) {
 }
 
 TEST_F(Charts, DefaultsHonourEveryOptionOfTheValuesFile) {
-  auto objects = render("kubewarden-defaults",
-                        {"-f", chartTestData("defaults-all-options.yaml").string()});
+  auto objects =
+      render("kubewarden-defaults", {"-f", chartTestData("defaults-all-options.yaml").string()});
   ASSERT_FALSE(objects.empty());
   for (const auto& object : objects) {
     EXPECT_EQ(object["metadata"]["labels"]["team"], "security") << object["metadata"]["name"];
@@ -532,8 +569,9 @@ TEST_F(Charts, DefaultsHonourEveryOptionOfTheValuesFile) {
   ASSERT_EQ(policies.size(), 6u);
   for (const auto& policy : policies) {
     EXPECT_EQ(policy["spec"]["mode"], "protect");
-    EXPECT_EQ(policy["spec"]["module"].get<std::string>().rfind("mirror.example/kubewarden/policies/", 0),
-              0u)
+    EXPECT_EQ(
+        policy["spec"]["module"].get<std::string>().rfind("mirror.example/kubewarden/policies/", 0),
+        0u)
         << policy["spec"]["module"];
     EXPECT_EQ(strings(policy["spec"]["namespaceSelector"]["matchExpressions"][0]["values"]),
               (std::vector<std::string>{"kube-system", "sandbox"}));
@@ -542,8 +580,7 @@ TEST_F(Charts, DefaultsHonourEveryOptionOfTheValuesFile) {
   EXPECT_EQ(host_paths["spec"]["settings"]["allowedHostPaths"],
             json::parse(R"([{"pathPrefix":"/var/log","readOnly":true}])"));
   auto caps = findObject(objects, "ClusterAdmissionPolicy", "drop-capabilities");
-  EXPECT_EQ(caps["spec"]["settings"],
-            json::parse(R"({"allowed_capabilities":["NET_BIND_SERVICE"],
+  EXPECT_EQ(caps["spec"]["settings"], json::parse(R"({"allowed_capabilities":["NET_BIND_SERVICE"],
                             "required_drop_capabilities":["ALL"]})"));
 }
 

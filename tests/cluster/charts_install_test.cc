@@ -49,8 +49,8 @@ class HelmInstall : public ClusterTest {
 
   void TearDown() override {
     // Whatever a failed test left: releases go in reverse order, ignoring errors.
-    for (const std::string release : {"kubewarden-defaults", "kubewarden-controller",
-                                      "kubewarden-crds"}) {
+    for (const std::string release :
+         {"kubewarden-defaults", "kubewarden-controller", "kubewarden-crds"}) {
       (void)run({"uninstall", release, "--no-hooks", "--ignore-not-found"});
     }
     if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -149,7 +149,8 @@ TEST_F(HelmInstall, EveryObjectIsAcceptedAndUninstallLeavesNothing) {
   auto ps = getJson("/apis/policies.kubewarden.io/v1/policyservers/default");
   ASSERT_TRUE(ps.is_object());
   EXPECT_EQ(ps["spec"]["securityContexts"]["container"]["readOnlyRootFilesystem"], true);
-  auto policy = getJson("/apis/policies.kubewarden.io/v1/clusteradmissionpolicies/no-privileged-pod");
+  auto policy =
+      getJson("/apis/policies.kubewarden.io/v1/clusteradmissionpolicies/no-privileged-pod");
   ASSERT_TRUE(policy.is_object());
   EXPECT_EQ(policy["spec"]["mode"], "protect");
 
@@ -160,11 +161,11 @@ TEST_F(HelmInstall, EveryObjectIsAcceptedAndUninstallLeavesNothing) {
     auto current = getJson("/apis/policies.kubewarden.io/v1/policyservers/default");
     return current.is_object() && current["metadata"].contains("deletionTimestamp");
   }));
-  auto lifted = kubectl(R"(patch policyserver default --type=merge -p '{"metadata":{"finalizers":null}}')");
+  auto lifted =
+      kubectl(R"(patch policyserver default --type=merge -p '{"metadata":{"finalizers":null}}')");
   EXPECT_EQ(lifted.status, 0) << lifted.out;
-  ASSERT_TRUE(waitFor([&] {
-    return getJson("/apis/policies.kubewarden.io/v1/policyservers/default").is_null();
-  }));
+  ASSERT_TRUE(waitFor(
+      [&] { return getJson("/apis/policies.kubewarden.io/v1/policyservers/default").is_null(); }));
   auto crds = run({"uninstall", "kubewarden-crds", "--wait"});
   ASSERT_EQ(crds.status, 0) << crds.out;
   expectNothingLeft();
@@ -206,8 +207,8 @@ TEST_F(HelmInstall, ControllerProcessServesTheChartsWebhooksInOrder) {
   } stop{pid};
 
   // The chart's webhook Service → our loopback port (see tests/cluster/README.md).
-  json slice = cluster::loopbackEndpointSlice(ns_, "kubewarden-controller-webhook-service",
-                                              "https", port);
+  json slice =
+      cluster::loopbackEndpointSlice(ns_, "kubewarden-controller-webhook-service", "https", port);
   slice["metadata"]["uid"] = randomUid();
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -215,10 +216,10 @@ TEST_F(HelmInstall, ControllerProcessServesTheChartsWebhooksInOrder) {
   char created[32];
   std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
   slice["metadata"]["creationTimestamp"] = created;
-  auto stored = storeInEtcd(env_.state[kClusterEtcd],
-                            "/registry/endpointslices/" + ns_ + "/" +
-                                slice["metadata"]["name"].get<std::string>(),
-                            slice);
+  auto stored = storeInEtcd(
+      env_.state[kClusterEtcd],
+      "/registry/endpointslices/" + ns_ + "/" + slice["metadata"]["name"].get<std::string>(),
+      slice);
   ASSERT_TRUE(stored.ok()) << stored.error().message;
 
   // The defaults chart goes through the controller's webhooks once they answer.
@@ -231,9 +232,11 @@ TEST_F(HelmInstall, ControllerProcessServesTheChartsWebhooksInOrder) {
         return defaults.status == 0;
       },
       std::chrono::seconds(60)))
-      << defaults.out << "\n" << cluster::tailOf(dir_ / "controller.log");
+      << defaults.out << "\n"
+      << cluster::tailOf(dir_ / "controller.log");
   expectAllObjectsStored("kubewarden-defaults");
-  auto policy = getJson("/apis/policies.kubewarden.io/v1/clusteradmissionpolicies/no-privileged-pod");
+  auto policy =
+      getJson("/apis/policies.kubewarden.io/v1/clusteradmissionpolicies/no-privileged-pod");
   EXPECT_EQ(policy["spec"]["policyServer"], "default");  // set by the defaulting webhook
 
   ASSERT_EQ(run({"uninstall", "kubewarden-defaults", "--wait"}).status, 0);

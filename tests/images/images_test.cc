@@ -4,8 +4,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,7 +66,8 @@ class Images : public ::testing::TestWithParam<std::string> {
       if (inCi()) FAIL() << why;
       GTEST_SKIP() << why;
     }
-    dir_ = fs::temp_directory_path() / ("kw-images-" + std::to_string(::getpid()) + "-" + GetParam());
+    dir_ =
+        fs::temp_directory_path() / ("kw-images-" + std::to_string(::getpid()) + "-" + GetParam());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -95,9 +96,9 @@ TEST_P(Images, BuiltPushedAndStartedFromTheirRootFilesystem) {
   ASSERT_TRUE(registry.ready()) << registry.error();
 
   std::string target = registry.host() + "/kubewarden";
-  auto built = runCommand("bash '" + (sourceDir() / "scripts" / "images.sh").string() +
-                          "' --build-dir '" + build.string() + "' --push " + target + " " + name +
-                          " 2>&1");
+  auto built =
+      runCommand("bash '" + (sourceDir() / "scripts" / "images.sh").string() + "' --build-dir '" +
+                 build.string() + "' --push " + target + " " + name + " 2>&1");
   ASSERT_EQ(built.status, 0) << built.out;
   std::istringstream line(built.out);
   std::string printed_name, reference;
@@ -126,8 +127,8 @@ TEST_P(Images, BuiltPushedAndStartedFromTheirRootFilesystem) {
   EXPECT_EQ(labels["org.opencontainers.image.version"].get<std::string>().rfind("v", 0), 0u);
   EXPECT_FALSE(labels["org.opencontainers.image.source"].get<std::string>().empty());
   ASSERT_EQ(manifest["layers"].size(), 1u);
-  EXPECT_EQ(manifest["layers"][0]["size"].get<uint64_t>() + manifest["config"]["size"].get<uint64_t>() +
-                manifest_bytes->bytes.size(),
+  EXPECT_EQ(manifest["layers"][0]["size"].get<uint64_t>() +
+                manifest["config"]["size"].get<uint64_t>() + manifest_bytes->bytes.size(),
             compressed);
 
   fs::path layer = dir_ / "layer.tar.gz";
@@ -154,13 +155,13 @@ TEST_P(Images, BuiltPushedAndStartedFromTheirRootFilesystem) {
   ASSERT_NE(port, 0);
   std::string prepare = "echo {} > " + (rootfs / "tmp" / "policies.yml").string() + ";";
   fs::path log = dir_ / "policy-server.log";
-  pid_t pid = spawnLogged({"/bin/sh", "-c",
-                           chrootCommand(rootfs, prepare,
-                                         "/policy-server --addr 127.0.0.1 --port " +
-                                             std::to_string(port) +
-                                             " --policies /tmp/policies.yml"
-                                             " --policies-download-dir /tmp")},
-                          log);
+  pid_t pid =
+      spawnLogged({"/bin/sh", "-c",
+                   chrootCommand(rootfs, prepare,
+                                 "/policy-server --addr 127.0.0.1 --port " + std::to_string(port) +
+                                     " --policies /tmp/policies.yml"
+                                     " --policies-download-dir /tmp")},
+                  log);
   ASSERT_GT(pid, 0);
   struct Stop {
     pid_t pid;

@@ -10,9 +10,13 @@
 namespace kw::test {
 namespace fs = std::filesystem;
 
-fs::path helmBinary() { return binDir().parent_path() / "tools" / "bin" / "helm"; }
+fs::path helmBinary() {
+  return binDir().parent_path() / "tools" / "bin" / "helm";
+}
 
-fs::path chartDir(const std::string& chart) { return sourceDir() / "charts" / chart; }
+fs::path chartDir(const std::string& chart) {
+  return sourceDir() / "charts" / chart;
+}
 
 fs::path chartTestData(const std::string& file) {
   return sourceDir() / "tests" / "charts" / "data" / file;

@@ -9,8 +9,8 @@
 
 namespace kw::test {
 
-std::filesystem::path helmBinary();  // build/tools/bin/helm
-std::filesystem::path chartDir(const std::string& chart);  // <source>/charts/<chart>
+std::filesystem::path helmBinary();                            // build/tools/bin/helm
+std::filesystem::path chartDir(const std::string& chart);      // <source>/charts/<chart>
 std::filesystem::path chartTestData(const std::string& file);  // tests/charts/data/<file>
 
 struct HelmResult {
