@@ -45,12 +45,13 @@ bool startControllerManager(const ControllerManagerOptions& o, const Pki& pki,
   std::string kubeconfig = o.kubeconfig.string();
   std::string url = "https://127.0.0.1:" + std::to_string(ports[0]);
   // It serves /healthz with the API server's certificate (SAN 127.0.0.1, our CA), so the
-  // check below verifies it like any other peer. Tokens of ServiceAccounts are signed with the
-  // key the API server verifies; the root CA goes into their Secrets as ca.crt.
+  // check below verifies it like any other peer. No authentication/authorization kubeconfig:
+  // /healthz is always allowed, and with one it would look for a request-header CA our API
+  // server does not have, and log that error many times a second. Tokens of ServiceAccounts are
+  // signed with the key the API server verifies; the root CA goes into their Secrets as ca.crt.
   pid_t pid = spawnDaemon(
-      {o.binary.string(), "--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig,
-       "--authorization-kubeconfig", kubeconfig, "--bind-address", "127.0.0.1", "--secure-port",
-       std::to_string(ports[0]), "--tls-cert-file", pki.serving_cert.string(),
+      {o.binary.string(), "--kubeconfig", kubeconfig, "--bind-address", "127.0.0.1",
+       "--secure-port", std::to_string(ports[0]), "--tls-cert-file", pki.serving_cert.string(),
        "--tls-private-key-file", pki.serving_key.string(), "--controllers", kControllers,
        "--service-account-private-key-file", pki.sa_key.string(), "--root-ca-file",
        pki.ca_cert.string(), "--use-service-account-credentials=false", "--leader-elect=true",

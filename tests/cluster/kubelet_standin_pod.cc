@@ -29,7 +29,9 @@ Status writeFile(const fs::path& file, const std::string& bytes) {
 Result<std::map<std::string, std::string>> contents(const json& object, bool secret) {
   std::map<std::string, std::string> out;
   auto decodeAll = [&](const char* field) -> Status {
-    for (const auto& [key, value] : object.value(field, json::object()).items()) {
+    // A named copy: items() of a temporary would dangle inside the range-for.
+    json map = object.value(field, json::object());
+    for (const auto& [key, value] : map.items()) {
       auto bytes = base64Decode(value.get<std::string>());
       if (!bytes) return makeError(std::string(field) + "." + key + ": " + bytes.error().message);
       out[key] = std::move(*bytes);
@@ -40,7 +42,8 @@ Result<std::map<std::string, std::string>> contents(const json& object, bool sec
     if (auto s = decodeAll("data"); !s) return s.error();
     return out;
   }
-  for (const auto& [key, value] : object.value("data", json::object()).items())
+  json data = object.value("data", json::object());
+  for (const auto& [key, value] : data.items())
     out[key] = value.get<std::string>();
   if (auto s = decodeAll("binaryData"); !s) return s.error();
   return out;
