@@ -16,8 +16,8 @@ std::string describe(const std::string& ns, const std::string& name) {
 // the rest (annotations, other labels, fields we do not know) is kept.
 json mergeInto(json stored, const json& ours) {
   json& meta = stored["metadata"];
-  for (const auto& [k, v] : ours["metadata"].value("labels", json::object()).items())
-    meta["labels"][k] = v;
+  const json labels = ours["metadata"].value("labels", json::object());  // outlives the loop
+  for (const auto& [k, v] : labels.items()) meta["labels"][k] = v;
   if (ours["metadata"].contains("ownerReferences"))
     meta["ownerReferences"] = ours["metadata"]["ownerReferences"];
   if (ours.contains("scope")) {
@@ -167,8 +167,9 @@ Status KubernetesStore::deleteListed(const std::string& list_path, bool cluster)
       return kube::apiError(reply->status, reply->body, "listing stale reports at " + list_path);
     json page = json::parse(reply->body, nullptr, false);
     if (page.is_discarded()) return makeError("listing stale reports: the reply is not JSON");
-    for (const json& item : page.value("items", json::array())) {
-      const json& meta = item.value("metadata", json::object());
+    const json items = page.value("items", json::array());
+    for (const json& item : items) {
+      const json meta = item.value("metadata", json::object());
       std::string ns = cluster ? "" : meta.value("namespace", "");
       std::string name = meta.value("name", "");
       auto gone = client_->request("DELETE", reportPath(ns, name));

@@ -213,8 +213,9 @@ TEST_F(ReportsStoreReal, EndlessConflictsGiveUpWithAClearError) {
 }
 
 TEST_F(ReportsStoreReal, DeleteStaleRemovesOlderRunsReportsInScope) {
-  std::string other = ns_ + "-o";
-  ASSERT_TRUE(createNamespace(*admin_, other).ok());
+  auto created = createNamespace(*admin_, uniqueNamespaceName());
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  std::string other = *created;
   KubernetesStore store(admin_);
   ASSERT_TRUE(store.beginRun("run-1").ok());
   ObjectRef a = samplePod(ns_, "a"), b = samplePod(ns_, "b"), c = samplePod(other, "c");
