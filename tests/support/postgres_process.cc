@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +133,9 @@ pid_t PostgresProcess::spawnAsServerUser(const std::vector<std::string>& args,
     if (switch_user_ &&
         (::setgroups(0, nullptr) != 0 || ::setgid(gid_) != 0 || ::setuid(uid_) != 0))
       ::_exit(126);
+    // A test binary that crashes must not leave a server behind: SIGINT (fast shutdown) when
+    // it dies. Set after setuid, which would clear it.
+    ::prctl(PR_SET_PDEATHSIG, SIGINT);
     ::setsid();  // its own session: a terminal's ^C goes to the test, which stops it
     std::vector<char*> argv;
     for (auto& a : copy) argv.push_back(a.data());
