@@ -6,6 +6,8 @@ build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 echo "## core latency ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
 bash "$here/core_latency.sh" "$build"
+echo "## V8 and wasmtime side by side (issue 14)"
+bash "$here/engines.sh" "$build"
 echo "## server throughput (A)"
 bash "$here/server_throughput.sh" "$build"
 echo "## server memory and start-up (B, C)"
