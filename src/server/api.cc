@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "admission/strict_json.h"
+#include "server/review_scan.h"
 
 namespace kw::server {
 namespace {
@@ -142,13 +143,7 @@ bool isJsonContentType(std::string_view ct) {
 // ---- request shape --------------------------------------------------------------------------
 
 // What the logs and metrics need, viewed in the parsed body (which outlives every use).
-struct Fields {
-  std::string_view uid, name, ns, operation, subresource;
-  std::string_view kind_group, kind_version, kind;
-  std::string_view resource_group, resource_version, resource;
-  std::string_view request_kind;  // requestKind.kind, "" when absent
-  bool has_namespace = false;
-};
+using Fields = ReviewFields;
 
 // serde's wording for a value of the wrong type.
 std::string describe(const Json& v) {
@@ -546,25 +541,33 @@ void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRe
     refuse(bodyRejection(endpoint, 415, kMissingContentType));
     return;
   }
-  Json body;
-  try {
-    body = admission::parseStrict(request.body);
-  } catch (const admission::DuplicateField& e) {
-    // Two readers of one body must not see two requests: refused as upstream's serde does.
-    refuse(bodyRejection(endpoint, 422, std::string(kDataPrefix) + e.what()));
-    return;
-  } catch (const Json::exception& e) {
-    // Syntax errors, and numbers out of range (1e999): the client's fault, never a 500.
-    refuse(bodyRejection(endpoint, 400, std::string(kSyntaxPrefix) + parseProblem(e)));
-    return;
-  }
   const bool raw = endpoint == Endpoint::ValidateRaw;
   Fields f;
-  std::string problem;
-  const Json* req = raw ? checkRaw(body, f, problem) : checkReview(body, f, problem);
-  if (!req) {
-    refuse(bodyRejection(endpoint, 422, std::string(kDataPrefix) + problem));
-    return;
+  Json body;
+  const Json* req = nullptr;  // the strict path's DOM of `request`, the mutation diff base
+  std::string text;           // the strict path's `request` serialised for the guest
+  // The usual case: simdjson checks the body and hands over `request` as sent. Anything it
+  // does not accept takes the strict path, which gives the exact error.
+  if (!scanReview(request.body, raw, f)) {
+    try {
+      body = admission::parseStrict(request.body);
+    } catch (const admission::DuplicateField& e) {
+      // Two readers of one body must not see two requests: refused as upstream's serde does.
+      refuse(bodyRejection(endpoint, 422, std::string(kDataPrefix) + e.what()));
+      return;
+    } catch (const Json::exception& e) {
+      // Syntax errors, and numbers out of range (1e999): the client's fault, never a 500.
+      refuse(bodyRejection(endpoint, 400, std::string(kSyntaxPrefix) + parseProblem(e)));
+      return;
+    }
+    std::string problem;
+    req = raw ? checkRaw(body, f, problem) : checkReview(body, f, problem);
+    if (!req) {
+      refuse(bodyRejection(endpoint, 422, std::string(kDataPrefix) + problem));
+      return;
+    }
+    text = req->dump();
+    f.request_json = text;
   }
   const EnvironmentPolicy* policy = env_.find(policy_id);
   if (!policy) {
@@ -572,11 +575,10 @@ void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRe
     return;
   }
 
-  // The guest gets the request as text; the DOM is handed along as the mutation diff base.
-  const std::string text = req->dump();
+  // The guest gets the request as text; a mutation's diff base is parsed from it on demand.
   const std::string uid(f.uid);
   OrderedJson response = env_.evaluator().validate(
-      policy->forRequest(raw), policy::Request{text, uid, req, timing.deadline});
+      policy->forRequest(raw), policy::Request{f.request_json, uid, req, timing.deadline});
   // From arrival: what the API server waited for, queueing included.
   std::chrono::duration<double, std::milli> latency =
       std::chrono::steady_clock::now() - timing.arrival;
