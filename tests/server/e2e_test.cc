@@ -1,12 +1,18 @@
-// The policy-server binary, end to end over real HTTP and HTTPS on loopback.
+// The policy-server binary, end to end over real HTTP and HTTPS on loopback, on every engine
+// the build has (--engine).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/engines.h"
 #include "support/server_process.h"
 #include "support/test_env.h"
 
@@ -65,27 +71,42 @@ json responseOf(const HttpResult& r) {
   return j.is_object() && j.contains("response") ? j["response"] : json();
 }
 
-class PolicyServerE2E : public ::testing::Test {
+// Tests parametrised on the engine's name: args() puts `--engine <name>` before the test's own.
+class EngineParamTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess(policiesYml(),
-                                {"--workers", "2", "--policy-timeout", "1",
-                                 "--always-accept-admission-reviews-on-namespace", "kube-system"});
-    ready_ = server_->waitReady();
+  std::vector<std::string> args(std::vector<std::string> more = {}) const {
+    more.insert(more.begin(), {"--engine", GetParam()});
+    return more;
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(ready_) << server_->log(); }
-
-  static ServerProcess* server_;
-  static bool ready_;
 };
-ServerProcess* PolicyServerE2E::server_ = nullptr;
-bool PolicyServerE2E::ready_ = false;
 
-TEST_F(PolicyServerE2E, ReadinessAndValidate) {
+class PolicyServerE2E : public EngineParamTest {
+ protected:
+  // One server per engine, started by the suite's first test on that engine and shared by the
+  // rest (a boot compiles every policy).
+  void SetUp() override {
+    auto& [server, ready] = servers()[GetParam()];
+    if (!server) {
+      server = std::make_unique<ServerProcess>(
+          policiesYml(), args({"--workers", "2", "--policy-timeout", "1",
+                               "--always-accept-admission-reviews-on-namespace", "kube-system"}));
+      ready = server->waitReady();
+    }
+    server_ = server.get();
+    ASSERT_TRUE(ready) << server_->log();
+  }
+  static void TearDownTestSuite() { servers().clear(); }
+
+  static std::map<std::string, std::pair<std::unique_ptr<ServerProcess>, bool>>& servers() {
+    static std::map<std::string, std::pair<std::unique_ptr<ServerProcess>, bool>> by_engine;
+    return by_engine;
+  }
+
+  ServerProcess* server_ = nullptr;
+};
+KW_INSTANTIATE_FOR_ENGINES(PolicyServerE2E);
+
+TEST_P(PolicyServerE2E, ReadinessAndValidate) {
   EXPECT_EQ(server_->get("/readiness").status, 200);
   auto r = server_->post("/validate/privileged", review("u1", "default", true));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -99,7 +120,7 @@ TEST_F(PolicyServerE2E, ReadinessAndValidate) {
   EXPECT_EQ(ok["allowed"], true);
 }
 
-TEST_F(PolicyServerE2E, ValidateRawAndAudit) {
+TEST_P(PolicyServerE2E, ValidateRawAndAudit) {
   json raw = {{"request", {{"uid", "raw-1"}, {"hello", "world"}}}};
   auto r = server_->post("/validate_raw/privileged", raw.dump());
   ASSERT_EQ(r.status, 200) << r.body;
@@ -112,7 +133,7 @@ TEST_F(PolicyServerE2E, ValidateRawAndAudit) {
   EXPECT_EQ(audit["allowed"], false);
 }
 
-TEST_F(PolicyServerE2E, MonitorModeAllowsButProtectRejects) {
+TEST_P(PolicyServerE2E, MonitorModeAllowsButProtectRejects) {
   auto monitor =
       responseOf(server_->post("/validate/privileged-monitor", review("m1", "default", true)));
   EXPECT_EQ(monitor["allowed"], true);
@@ -121,7 +142,7 @@ TEST_F(PolicyServerE2E, MonitorModeAllowsButProtectRejects) {
   EXPECT_EQ(protect["allowed"], false);
 }
 
-TEST_F(PolicyServerE2E, MutationAllowedAndRefused) {
+TEST_P(PolicyServerE2E, MutationAllowedAndRefused) {
   auto allowed = responseOf(server_->post("/validate/mutate-allowed", review("x1", "d", false)));
   EXPECT_EQ(allowed["allowed"], true);
   EXPECT_EQ(allowed["patchType"], "JSONPatch");
@@ -135,19 +156,19 @@ TEST_F(PolicyServerE2E, MutationAllowedAndRefused) {
             "request, but it is currently configured to not allow mutations.");
 }
 
-TEST_F(PolicyServerE2E, AlwaysAcceptNamespace) {
+TEST_P(PolicyServerE2E, AlwaysAcceptNamespace) {
   auto r = responseOf(server_->post("/validate/privileged", review("k1", "kube-system", true)));
   EXPECT_EQ(r["allowed"], true);
   EXPECT_FALSE(r.contains("status"));
 }
 
-TEST_F(PolicyServerE2E, UnknownPolicyIs404) {
+TEST_P(PolicyServerE2E, UnknownPolicyIs404) {
   auto r = server_->post("/validate/nope", review("n1", "d", false));
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(json::parse(r.body), json({{"message", "unknown policy: nope"}, {"status", 404}}));
 }
 
-TEST_F(PolicyServerE2E, MalformedAndOversizedBodies) {
+TEST_P(PolicyServerE2E, MalformedAndOversizedBodies) {
   auto bad = server_->post("/validate/privileged", "{not json");
   EXPECT_EQ(bad.status, 400) << bad.body;
   auto wrong_type = server_->post("/validate/privileged", review("t", "d", false), "text/plain");
@@ -160,7 +181,7 @@ TEST_F(PolicyServerE2E, MalformedAndOversizedBodies) {
   EXPECT_EQ(server_->get("/readiness").status, 200) << "the server keeps serving";
 }
 
-TEST_F(PolicyServerE2E, LoopingPolicyTimesOutWhileOthersAnswer) {
+TEST_P(PolicyServerE2E, LoopingPolicyTimesOutWhileOthersAnswer) {
   std::atomic<bool> looped{false};
   json loop_answer;
   auto t0 = std::chrono::steady_clock::now();
@@ -182,7 +203,7 @@ TEST_F(PolicyServerE2E, LoopingPolicyTimesOutWhileOthersAnswer) {
   EXPECT_LT(elapsed, std::chrono::milliseconds(1800));
 }
 
-TEST_F(PolicyServerE2E, MemoryHogIsRejectedWithAClearMessage) {
+TEST_P(PolicyServerE2E, MemoryHogIsRejectedWithAClearMessage) {
   auto r = responseOf(server_->post("/validate/hog", review("h1", "d", false)));
   EXPECT_EQ(r["allowed"], false);
   EXPECT_NE(r["status"].value("message", "").find("memory.grow refused"), std::string::npos)
@@ -190,20 +211,20 @@ TEST_F(PolicyServerE2E, MemoryHogIsRejectedWithAClearMessage) {
   EXPECT_EQ(server_->get("/readiness").status, 200);
 }
 
-TEST_F(PolicyServerE2E, MetricsOnlyWhenEnabled) {
+TEST_P(PolicyServerE2E, MetricsOnlyWhenEnabled) {
   // As upstream: no --enable-metrics, no metrics.
   EXPECT_EQ(server_->get("/metrics").status, 404);
 }
 
 namespace asio = boost::asio;
 
-TEST_F(PolicyServerE2E, MetricsCountEvaluations) {
+TEST_P(PolicyServerE2E, MetricsCountEvaluations) {
   // The metrics port is taken (as by upstream's collector sidecar), so /metrics moves to the
   // main port; the server says so and keeps running.
   asio::io_context io;
   asio::ip::tcp::acceptor squatter(io, {asio::ip::address_v4::loopback(), 0});
   std::string taken = std::to_string(squatter.local_endpoint().port());
-  ServerProcess metered(policiesYml(), {"--enable-metrics", "--metrics-port", taken});
+  ServerProcess metered(policiesYml(), args({"--enable-metrics", "--metrics-port", taken}));
   ASSERT_TRUE(metered.waitReady()) << metered.log();
   EXPECT_NE(metered.log().find("serving /metrics on the main port"), std::string::npos)
       << metered.log();
@@ -217,7 +238,7 @@ TEST_F(PolicyServerE2E, MetricsCountEvaluations) {
   EXPECT_NE(m.body.find("process_resident_memory_bytes"), std::string::npos);
 }
 
-TEST_F(PolicyServerE2E, MixedConcurrentLoadIsAnsweredCorrectly) {
+TEST_P(PolicyServerE2E, MixedConcurrentLoadIsAnsweredCorrectly) {
   std::atomic<int> wrong{0}, done{0};
   std::vector<std::thread> clients;
   for (int c = 0; c < 4; ++c) {
@@ -238,34 +259,102 @@ TEST_F(PolicyServerE2E, MixedConcurrentLoadIsAnsweredCorrectly) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-TEST(PolicyServerBoot, InvalidSettingsStopTheServer) {
+class PolicyServerBoot : public EngineParamTest {};
+KW_INSTANTIATE_FOR_ENGINES(PolicyServerBoot);
+
+TEST_P(PolicyServerBoot, InvalidSettingsStopTheServer) {
   std::string yml = "bad:\n  url: " + guestPath("settings_check").string() + "\n";
-  ServerProcess server(yml);
+  ServerProcess server(yml, args());
   EXPECT_FALSE(server.waitReady(30000));
   EXPECT_NE(server.waitExit(), 0);
   EXPECT_NE(server.log().find("[bad] settings are not valid:"), std::string::npos) << server.log();
 }
 
-TEST(PolicyServerBoot, ConfigErrorNamesTheFileAndPolicy) {
-  ServerProcess server("broken:\n  policyMode: protect\n");
+TEST_P(PolicyServerBoot, ConfigErrorNamesTheFileAndPolicy) {
+  ServerProcess server("broken:\n  policyMode: protect\n", args());
   EXPECT_FALSE(server.waitReady(30000));
   EXPECT_NE(server.waitExit(), 0);
   EXPECT_NE(server.log().find("broken"), std::string::npos) << server.log();
   EXPECT_NE(server.log().find("url"), std::string::npos) << server.log();
 }
 
-TEST(PolicyServerTls, ServesHttps) {
+namespace fs = std::filesystem;
+
+// The code-cache entries (<dir>/<engine build>/<sha256>.cwasm) under a download dir, with the
+// time each was last written.
+std::map<std::string, fs::file_time_type> cacheEntries(const fs::path& dir) {
+  std::map<std::string, fs::file_time_type> entries;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".cwasm") entries[e.path().string()] = e.last_write_time();
+  }
+  return entries;
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Issue 14: with wasmtime, compiled code is kept in --policies-download-dir, one entry per
+// distinct module; the next boot loads it (the entry is not rewritten), and a damaged entry is
+// replaced by a fresh compile rather than loaded. V8 has no code cache and writes nothing.
+TEST_P(PolicyServerBoot, CodeCacheInTheDownloadDir) {
+  fs::path dir =
+      fs::temp_directory_path() / ("kw-e2e-cache-" + std::to_string(::getpid()) + "-" + GetParam());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string yml = "a:\n  url: " + guestPath("pod_privileged").string() +
+                    "\nb:\n  url: " + guestPath("pod_privileged").string() +
+                    "\nc:\n  url: " + guestPath("add_label").string() + "\n";
+  auto boot = [&] {
+    ServerProcess server(yml, args({"--policies-download-dir", dir.string()}));
+    EXPECT_TRUE(server.waitReady()) << server.log();
+    auto r = responseOf(server.post("/validate/a", review("cc", "d", true)));
+    EXPECT_EQ(r["allowed"], false) << server.log();
+    EXPECT_EQ(server.terminate(), 0) << server.log();
+  };
+  boot();
+  auto first = cacheEntries(dir);
+  if (GetParam() != "wasmtime") {
+    EXPECT_TRUE(first.empty()) << GetParam() << " has no code cache";
+    fs::remove_all(dir);
+    return;
+  }
+  ASSERT_EQ(first.size(), 2u) << "one entry per distinct module";
+
+  // Damage one entry; keep the other.
+  const std::string damaged = first.begin()->first;
+  const std::string kept = std::next(first.begin())->first;
+  const std::string garbage = "not compiled code";
+  std::ofstream(damaged, std::ios::trunc) << garbage;
+  boot();
+  auto second = cacheEntries(dir);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second.at(kept), first.at(kept)) << "an intact entry is loaded, not rewritten";
+  std::string rebuilt = slurp(damaged);
+  EXPECT_NE(rebuilt, garbage) << "a damaged entry is compiled again";
+  EXPECT_GT(rebuilt.size(), 1000u);
+  fs::remove_all(dir);
+}
+
+class PolicyServerTls : public EngineParamTest {};
+KW_INSTANTIATE_FOR_ENGINES(PolicyServerTls);
+
+TEST_P(PolicyServerTls, ServesHttps) {
   std::string yml = "privileged:\n  url: " + guestPath("pod_privileged").string() + "\n";
-  ServerProcess server(yml, {}, /*tls=*/true);
+  ServerProcess server(yml, args(), /*tls=*/true);
   ASSERT_TRUE(server.waitReady()) << server.log();
   auto r = responseOf(server.post("/validate/privileged", review("tls", "d", true)));
   EXPECT_EQ(r["allowed"], false);
 }
 
-TEST(PolicyServerShutdown, SigtermDrainsInFlightRequests) {
+class PolicyServerShutdown : public EngineParamTest {};
+KW_INSTANTIATE_FOR_ENGINES(PolicyServerShutdown);
+
+TEST_P(PolicyServerShutdown, SigtermDrainsInFlightRequests) {
   std::string yml = "loop:\n  url: " + guestPath("endless_loop").string() +
                     "\nprivileged:\n  url: " + guestPath("pod_privileged").string() + "\n";
-  ServerProcess server(yml, {"--workers", "4", "--policy-timeout", "1"});
+  ServerProcess server(yml, args({"--workers", "4", "--policy-timeout", "1"}));
   ASSERT_TRUE(server.waitReady()) << server.log();
   std::atomic<int> answered{0};
   std::vector<std::thread> inflight;
@@ -288,8 +377,11 @@ TEST(PolicyServerShutdown, SigtermDrainsInFlightRequests) {
 namespace kw::test {
 namespace {
 
+class PolicyServerExamples : public EngineParamTest {};
+KW_INSTANTIATE_FOR_ENGINES(PolicyServerExamples);
+
 // `make run` serves examples/policies.yml; the README promises what two curl requests answer.
-TEST(PolicyServerExamples, ReadmeCurlAnswers) {
+TEST_P(PolicyServerExamples, ReadmeCurlAnswers) {
   std::ifstream in(sourceDir() / "examples/policies.yml");
   std::string yml((std::istreambuf_iterator<char>(in)), {});
   // `make run` starts in the repository root, so relative paths work there; a relative file://
@@ -303,7 +395,7 @@ TEST(PolicyServerExamples, ReadmeCurlAnswers) {
     yml.replace(at, 12, dir);
     at += dir.size();  // the absolute path itself contains build/guest/
   }
-  ServerProcess server(yml);
+  ServerProcess server(yml, args());
   ASSERT_TRUE(server.waitReady()) << server.log();
   auto request = [&](const char* file) {
     std::ifstream f(sourceDir() / "examples/requests" / file);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
@@ -86,9 +87,11 @@ ServerProcess::ServerProcess(const std::string& policies_yml, std::vector<std::s
                                    "--port",
                                    std::to_string(port_),
                                    "--policies",
-                                   (dir_ / "policies.yml").string(),
-                                   "--policies-download-dir",
-                                   dir_.string()};
+                                   (dir_ / "policies.yml").string()};
+  // A test may bring its own download dir (e.g. to boot twice on one code cache).
+  if (std::find(extra.begin(), extra.end(), "--policies-download-dir") == extra.end()) {
+    args.insert(args.end(), {"--policies-download-dir", dir_.string()});
+  }
   if (tls) {
     if (tls_files.cert.empty()) {
       makeSelfSignedCert(dir_);

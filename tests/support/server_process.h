@@ -23,7 +23,8 @@ struct TlsFiles {
 
 class ServerProcess {
  public:
-  // `policies_yml` is written to a temp dir; `extra_args` are appended to the command line.
+  // `policies_yml` is written to a temp dir, also the download dir unless `extra_args` (appended
+  // to the command line) name one.
   // With `tls`, the server serves HTTPS with `tls_files`, or with a fresh self-signed pair for
   // 127.0.0.1 when they are empty.
   ServerProcess(const std::string& policies_yml, std::vector<std::string> extra_args = {},
