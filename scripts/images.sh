@@ -97,7 +97,7 @@ make_layout() {
     -C "$rootfs" -cf "$dir/layer.tar" .
   local diff_id
   diff_id=$(sha "$dir/layer.tar")
-  gzip -n -9 -c "$dir/layer.tar" >"$dir/layer.tar.gz"
+  gzip -n -6 -c "$dir/layer.tar" >"$dir/layer.tar.gz"
   local layer_digest layer_size
   layer_digest=$(sha "$dir/layer.tar.gz")
   layer_size=$(size "$dir/layer.tar.gz")

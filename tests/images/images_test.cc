@@ -1,11 +1,8 @@
 // scripts/images.sh (what `make images` runs): each image is built without a container engine,
 // pushed to a local docker-registry, pulled back, unpacked, and its entrypoint started from the
 // unpacked root filesystem (chroot, mounted read-only, as the image's user).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +16,7 @@
 #include "oci/registry_client.h"
 #include "support/cluster_env.h"
 #include "support/registry_process.h"
+#include "support/server_process.h"
 #include "support/test_env.h"
 
 namespace kw::test {
@@ -30,22 +28,6 @@ using nlohmann::json;
 bool inCi() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";
-}
-
-// A loopback port nobody listens on now (the kernel's pick).
-uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 std::string readAll(const fs::path& path) {
@@ -155,13 +137,13 @@ TEST_P(Images, BuiltPushedAndStartedFromTheirRootFilesystem) {
   ASSERT_NE(port, 0);
   std::string prepare = "echo {} > " + (rootfs / "tmp" / "policies.yml").string() + ";";
   fs::path log = dir_ / "policy-server.log";
-  pid_t pid =
-      spawnLogged({"/bin/sh", "-c",
-                   chrootCommand(rootfs, prepare,
-                                 "/policy-server --addr 127.0.0.1 --port " + std::to_string(port) +
-                                     " --policies /tmp/policies.yml"
-                                     " --policies-download-dir /tmp")},
-                  log);
+  pid_t pid = spawnLogged(
+      {"/bin/sh", "-c",
+       "exec " + chrootCommand(rootfs, prepare,
+                               "/policy-server --addr 127.0.0.1 --port " + std::to_string(port) +
+                                   " --policies /tmp/policies.yml"
+                                   " --policies-download-dir /tmp")},
+      log);
   ASSERT_GT(pid, 0);
   struct Stop {
     pid_t pid;
@@ -174,7 +156,7 @@ TEST_P(Images, BuiltPushedAndStartedFromTheirRootFilesystem) {
   EXPECT_TRUE(waitFor([&] {
     return runCommand("curl -sf -o /dev/null '" + url + "'").status == 0;
   })) << readAll(log);
-  // sh and chroot exec into the server, so `pid` is the policy-server itself.
+  // Both shells, unshare and chroot exec into the next, so `pid` is the policy-server itself.
   std::string status = readAll("/proc/" + std::to_string(pid) + "/status");
   EXPECT_NE(status.find("Uid:\t65532\t65532"), std::string::npos) << status;
   std::string mounts = readAll("/proc/" + std::to_string(pid) + "/mountinfo");
