@@ -247,7 +247,7 @@ TEST(EnvironmentVersionTest, CheckMinimumVersionComparesMajorMinor) {
 }
 
 TEST_F(EnvironmentTest, DefaultEngineAndDispatcher) {
-  // No options: the environment makes its own V8 engine and DefaultDispatcher.
+  // No options: the environment makes the configured (default) engine and a DefaultDispatcher.
   ServerConfig config;
   config.disable_timeout_protection = true;
   auto env = EvaluationEnvironment::create(
