@@ -162,23 +162,24 @@ bool requestBytes(const simdjson::padded_string& body, std::string_view& out) {
     od::json_type type;
     if (field.value().get(value) != simdjson::SUCCESS) return false;
     if (value.type().get(type) != simdjson::SUCCESS) return false;
+    bool ok = true;
     if (type == od::json_type::object) {
       od::object o;
-      return value.get_object().get(o) == simdjson::SUCCESS &&
-             o.raw_json().get(out) == simdjson::SUCCESS;
-    }
-    if (type == od::json_type::array) {
+      ok = value.get_object().get(o) == simdjson::SUCCESS &&
+           o.raw_json().get(out) == simdjson::SUCCESS;
+    } else if (type == od::json_type::array) {
       od::array a;
-      return value.get_array().get(a) == simdjson::SUCCESS &&
-             a.raw_json().get(out) == simdjson::SUCCESS;
+      ok = value.get_array().get(a) == simdjson::SUCCESS &&
+           a.raw_json().get(out) == simdjson::SUCCESS;
+    } else {
+      out = value.raw_json_token();
     }
-    // A scalar's token runs up to the next one: drop the whitespace.
-    out = value.raw_json_token();
-    while (!out.empty() &&
-           (out.back() == ' ' || out.back() == '\n' || out.back() == '\r' || out.back() == '\t')) {
+    // The raw text runs up to the next token: drop the whitespace.
+    while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\r' ||
+                            out.back() == '\t')) {
       out.remove_suffix(1);
     }
-    return true;
+    return ok;
   }
   return false;
 }
