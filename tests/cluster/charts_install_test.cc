@@ -197,8 +197,9 @@ TEST_F(HelmInstall, ControllerProcessServesTheChartsWebhooksInOrder) {
   pid_t pid = cluster::spawnDaemon(
       {controller.string(), "--kubeconfig", env_.kubeconfig.string(),
        "--deployments-namespace=" + ns_, "--default-policy-server=default",
-       "--webhook-port=" + std::to_string(port), "--webhook-cert-dir=" + certs.string(),
-       "--health-probe-bind-address=127.0.0.1:0", "--metrics-bind-address=127.0.0.1:0"},
+       "--webhook-bind-address=127.0.0.1:" + std::to_string(port),
+       "--webhook-cert-dir=" + certs.string(), "--health-probe-bind-address=127.0.0.1:0",
+       "--metrics-bind-address=127.0.0.1:0"},
       dir_ / "controller.log");
   ASSERT_GT(pid, 0);
   struct Stop {
