@@ -10,7 +10,10 @@
 // objectSelector: PolicyServers and ClusterAdmissionPolicies have no namespace), so tests running
 // in parallel never reach our server. Objects a running controller could act on (PolicyServers,
 // ClusterAdmissionPolicies) are only created with dryRun=All or deleted right away.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -62,7 +65,16 @@ class CrdTest : public ClusterTest {
     if (IsSkipped() || HasFatalFailure()) return;
     dir_ = fs::path(KW_CLUSTER_DIR) / "tests" / "crds" / ns_;
     fs::create_directories(dir_);
+    // charts_install_test.cc installs and uninstalls these CRDs with helm under an exclusive
+    // lock on this file; a shared lock keeps that from happening while we use them.
+    lock_fd_ = ::open((fs::path(KW_CLUSTER_DIR) / "charts.lock").c_str(), O_CREAT | O_RDWR, 0644);
+    ASSERT_GE(lock_fd_, 0);
+    ASSERT_EQ(::flock(lock_fd_, LOCK_SH), 0);
     applyCrds();
+  }
+
+  void TearDown() override {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
   }
 
   CommandResult kubectl(const std::string& args) {
@@ -70,13 +82,18 @@ class CrdTest : public ClusterTest {
                       env_.kubeconfig.string() + " " + args + " 2>&1");
   }
 
-  // kubectl apply of the chart's templates (retried: another test may apply them at the same
-  // moment), then every CRD Established and its group version discoverable.
+  // kubectl apply of the chart's three policies.kubewarden.io templates (plain YAML; the
+  // wgpolicyk8s.io ones beside them are Helm templates), retried: another test may apply or
+  // create them at the same moment. Then every CRD Established and both versions served.
   void applyCrds() {
     const fs::path templates = sourceDir() / "charts" / "kubewarden-crds" / "templates";
+    std::string files;
+    for (const char* file :
+         {"policyservers.yaml", "clusteradmissionpolicies.yaml", "admissionpolicies.yaml"})
+      files += " -f " + (templates / file).string();
     CommandResult applied;
     ASSERT_TRUE(waitFor([&] {
-      applied = kubectl("apply -f " + templates.string());
+      applied = kubectl("apply" + files);
       return applied.status == 0;
     })) << applied.out;
     for (const std::string& name : kCrds) {
@@ -116,6 +133,7 @@ class CrdTest : public ClusterTest {
   std::string suffix() const { return ns_.substr(ns_.size() - 6); }
 
   fs::path dir_;
+  int lock_fd_ = -1;
 };
 
 TEST_F(CrdTest, ChartTemplatesAreEstablishedWithUpstreamsNamesAndVersions) {
@@ -288,6 +306,7 @@ class CrdAdmissionTest : public CrdTest {
     // Cluster-wide objects: remove them even when the test failed.
     for (const auto& path : configs_) (void)admin_->request("DELETE", path);
     if (server_) server_->stop();
+    CrdTest::TearDown();
   }
 
   void startServer() {
