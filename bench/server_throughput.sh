@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue #4 benchmark A: /validate throughput and latency with wrk (keep-alive) on loopback,
 # for an always-accept waPC policy and for safe-labels, over HTTP and HTTPS, at 1, 16 and 64
-# connections, with GET /readiness on the same server as the pure-HTTP floor. One run.
+# connections (CONNS="16 64" to choose), with GET /readiness on the same server as the pure-HTTP
+# floor. One run.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +35,7 @@ for scheme in http https; do
   extra=(--workers 2)
   [ "$scheme" = https ] && extra+=(--cert-file "$work/cert.pem" --key-file "$work/key.pem")
   start_server 3311 "$work/policies.yml" "${extra[@]}"
-  for conns in 1 16 64; do
+  for conns in ${CONNS:-1 16 64}; do
     threads=$(( conns < 2 ? 1 : 2 ))
     floor=""
     for target in /readiness /validate/always-accept /validate/safe-labels; do

@@ -205,6 +205,11 @@ void addOverloadFlags(CLI::App& app, ServerConfig& c) {
   app.add_option("--max-workers-per-policy", c.max_workers_per_policy,
                  "Workers one policy may use at once (default: half of --workers, rounded up)")
       ->envname("KUBEWARDEN_MAX_WORKERS_PER_POLICY");
+  app.add_option("--http-threads", c.http_threads,
+                 "Threads serving HTTP and TLS; evaluations run on --workers")
+      ->envname("KUBEWARDEN_HTTP_THREADS")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
 }
 
 Status checkOverloadFlags(const ServerConfig& c) {

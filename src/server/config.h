@@ -70,6 +70,7 @@ struct ServerConfig {
   // Overload protection (extras, issue #15).
   uint64_t max_queued_evaluations = 1024;  // requests waiting for a worker; more get 503
   unsigned max_workers_per_policy = 0;     // 0: half the workers, rounded up
+  unsigned http_threads = 1;               // network threads (HTTP parsing, TLS)
 
   // Handled by the caller: print and exit 0 without starting anything.
   bool show_version = false;

@@ -426,6 +426,9 @@ asio::awaitable<void> HttpServer::Impl::session(tcp::socket socket, Listener lis
                                                 std::shared_ptr<Connection> connection) {
   error_code ec;
   tcp::endpoint peer = socket.remote_endpoint(ec);
+  // Answers go out in one write; Nagle's algorithm would only hold a TLS record's tail back
+  // until the client's delayed ACK.
+  socket.set_option(tcp::no_delay(true), ec);
   try {
     if (listener == Listener::kApi && tls_) {
       TlsStream stream(std::move(socket), *tls_);

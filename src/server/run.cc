@@ -75,6 +75,7 @@ ServerOptions serverOptions(const ServerConfig& config) {
   so.key_file = config.key_file;
   so.client_ca_file = config.client_ca_file;
   so.max_body_bytes = config.max_body_bytes;
+  so.threads = config.http_threads;
   // As upstream, metrics exist only with --enable-metrics. They are served on their own port
   // (8080 by default); the transport falls back to the main listener when that port is taken,
   // as it is by the OpenTelemetry collector sidecar upstream's chart adds.
