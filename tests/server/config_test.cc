@@ -216,6 +216,28 @@ TEST_F(ServerConfigTest, EngineFlagAndVariable) {
   EXPECT_NE(bad.error().message.find("nope"), std::string::npos) << bad.error().message;
 }
 
+TEST_F(ServerConfigTest, OverloadFlags) {
+  ServerConfig d = parseOk({});
+  EXPECT_EQ(d.max_queued_evaluations, 1024u);
+  EXPECT_EQ(d.max_workers_per_policy, 0u);  // the pool takes half of --workers
+  EXPECT_EQ(d.http_threads, 1u);
+  ServerConfig c = parseOk({"--workers", "4", "--max-queued-evaluations", "10",
+                            "--max-workers-per-policy", "3", "--http-threads", "2"});
+  EXPECT_EQ(c.max_queued_evaluations, 10u);
+  EXPECT_EQ(c.max_workers_per_policy, 3u);
+  EXPECT_EQ(c.http_threads, 2u);
+  setenv("KUBEWARDEN_MAX_QUEUED_EVALUATIONS", "7", 1);
+  EXPECT_EQ(parseOk({}).max_queued_evaluations, 7u);
+  unsetenv("KUBEWARDEN_MAX_QUEUED_EVALUATIONS");
+
+  auto zero = parse({"--max-queued-evaluations", "0"});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message, "--max-queued-evaluations must be at least 1");
+  auto too_many = parse({"--workers", "2", "--max-workers-per-policy", "3"});
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().message, "--max-workers-per-policy (3) cannot exceed --workers (2)");
+}
+
 TEST_F(ServerConfigTest, CertWithoutKeyIsUpstreamsError) {
   auto only_cert = parse({"--cert-file", "cert.pem"});
   ASSERT_FALSE(only_cert.ok());
