@@ -121,7 +121,8 @@ class HelmInstall : public ClusterTest {
 // test installs the defaults chart after the controller chart is gone and lifts the
 // PolicyServer's finalizer itself, as the controller does.
 TEST_F(HelmInstall, EveryObjectIsAcceptedAndUninstallLeavesNothing) {
-  install("kubewarden-crds");
+  // Other cluster tests apply these CRDs with kubectl; Helm adopts them (they go with it).
+  install("kubewarden-crds", {"--take-ownership"});
   ASSERT_TRUE(waitFor([&] { return crdsEstablished(); })) << "CRDs never served";
   expectAllObjectsStored("kubewarden-crds");
 
@@ -181,7 +182,8 @@ TEST_F(HelmInstall, ControllerProcessServesTheChartsWebhooksInOrder) {
   fs::path controller = binDir() / "kubewarden-controller";
   ASSERT_TRUE(fs::exists(controller)) << controller << " is missing (the controller's target)";
 
-  install("kubewarden-crds");
+  // Other cluster tests apply these CRDs with kubectl; Helm adopts them (they go with it).
+  install("kubewarden-crds", {"--take-ownership"});
   ASSERT_TRUE(waitFor([&] { return crdsEstablished(); })) << "CRDs never served";
   install("kubewarden-controller");
   expectAllObjectsStored("kubewarden-controller");

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +25,7 @@
 #include "cluster/harness_process.h"
 #include "common/yaml_json.h"
 #include "support/cant_run.h"
+#include "support/charts_lock.h"
 #include "support/cluster_env.h"
 #include "support/cluster_state.h"
 #include "support/test_env.h"
@@ -118,9 +120,13 @@ class ControllerProcess {
 
 class ControllerCluster : public ClusterTest {
  protected:
+  std::unique_ptr<ChartsLock> charts_lock_;
   void SetUp() override {
     ClusterTest::SetUp();
     if (HasFatalFailure() || IsSkipped()) return;
+    // Held for the whole test: the Helm install test must not uninstall the CRDs meanwhile.
+    charts_lock_ = std::make_unique<ChartsLock>(KW_CLUSTER_DIR, ChartsLock::Mode::kShared);
+    ASSERT_TRUE(charts_lock_->held()) << "cannot lock " << KW_CLUSTER_DIR << "/charts.lock";
     applyCrds();
     selector_ = "kw-test=" + ns_;
   }

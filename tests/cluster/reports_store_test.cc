@@ -7,11 +7,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "reports/kubernetes_store.h"
+#include "support/charts_lock.h"
 #include "support/cluster_env.h"
 #include "support/report_samples.h"
 #include "support/test_env.h"
@@ -26,9 +28,13 @@ using namespace kw::test::samples;
 
 class ReportsStoreReal : public ClusterTest {
  protected:
+  std::unique_ptr<ChartsLock> charts_lock_;
   void SetUp() override {
     ClusterTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
+    // Held for the whole test: the Helm install test must not uninstall the CRDs meanwhile.
+    charts_lock_ = std::make_unique<ChartsLock>(KW_CLUSTER_DIR, ChartsLock::Mode::kShared);
+    ASSERT_TRUE(charts_lock_->held()) << "cannot lock " << KW_CLUSTER_DIR << "/charts.lock";
     applyCrds();
   }
 
