@@ -129,7 +129,14 @@ class ControllerCluster : public ClusterTest {
     ASSERT_TRUE(charts_lock_->held()) << "cannot lock " << KW_CLUSTER_DIR << "/charts.lock";
     applyCrds();
     selector_ = "kw-test=" + ns_;
+    // A short deployments namespace and PolicyServer names: the serving certificate's subject
+    // (policy-server-<ps>.<namespace>.svc) must fit X.509's 64-character CN.
+    suffix_ = randomUid().substr(0, 8);
+    deploy_ns_ = "kwc-" + suffix_;
+    auto made = createNamespace(*admin_, deploy_ns_);
+    ASSERT_TRUE(made.ok()) << made.error().message;
   }
+  std::string psName() const { return "ps-" + suffix_; }
 
   // The kubewarden-crds chart's CRDs, once per process; waits until each is Established.
   void applyCrds() {
@@ -215,7 +222,7 @@ class ControllerCluster : public ClusterTest {
   std::string nsPath(const std::string& resource, const std::string& name = "") const {
     std::string group = resource == "deployments" || resource == "replicasets" ? "/apis/apps/v1"
                                                                               : "/api/v1";
-    return group + "/namespaces/" + ns_ + "/" + resource + (name.empty() ? "" : "/" + name);
+    return group + "/namespaces/" + deploy_ns_ + "/" + resource + (name.empty() ? "" : "/" + name);
   }
   std::string policyStatus(const std::string& cap) {
     auto p = get(kPolicies + "clusteradmissionpolicies/" + cap);
@@ -246,12 +253,12 @@ class ControllerCluster : public ClusterTest {
     }
   };
 
-  std::string selector_;
+  std::string selector_, suffix_, deploy_ns_;
 };
 
 TEST_F(ControllerCluster, PolicyServerGetsItsSecretsConfigMapDeploymentAndService) {
-  ControllerProcess controller(env_, ns_, selector_, "controller");
-  std::string ps = "ps-" + ns_;
+  ControllerProcess controller(env_, deploy_ns_, selector_, "controller");
+  std::string ps = psName();
   json created = create(kPolicies + "policyservers", policyServerObject(ps));
   ASSERT_FALSE(created.is_null());
   std::string object = "policy-server-" + ps;
@@ -296,9 +303,9 @@ TEST_F(ControllerCluster, PolicyServerGetsItsSecretsConfigMapDeploymentAndServic
 
 TEST_F(ControllerCluster, PolicyGoesScheduledPendingActiveAndGetsItsWebhook) {
   requireStandin();
-  ControllerProcess controller(env_, ns_, selector_, "controller");
+  ControllerProcess controller(env_, deploy_ns_, selector_, "controller");
   Cleanup cleanup{*this};
-  std::string ps = "ps-" + ns_, cap = "privileged-" + ns_;
+  std::string ps = psName(), cap = "privileged-" + ns_;
   ASSERT_FALSE(create(kPolicies + "clusteradmissionpolicies", clusterPolicyObject(cap, ps)).is_null());
   EXPECT_TRUE(waitFor([&] { return policyStatus(cap) == "scheduled"; })) << controller.log();
 
@@ -336,7 +343,7 @@ TEST_F(ControllerCluster, PolicyGoesScheduledPendingActiveAndGetsItsWebhook) {
   EXPECT_EQ((*hook)["metadata"]["annotations"]["kubewardenPolicyName"], cap);
   const json& w = (*hook)["webhooks"][0];
   EXPECT_EQ(w["name"], "clusterwide-" + cap + ".kubewarden.admission");
-  EXPECT_EQ(w["clientConfig"]["service"]["namespace"], ns_);
+  EXPECT_EQ(w["clientConfig"]["service"]["namespace"], deploy_ns_);
   EXPECT_EQ(w["clientConfig"]["service"]["name"], "policy-server-" + ps);
   EXPECT_EQ(w["clientConfig"]["service"]["path"], "/validate/clusterwide-" + cap);
   auto root = get(nsPath("secrets", "policy-server-root-ca"));
@@ -350,8 +357,8 @@ class ControllerWithActivePolicy : public ControllerCluster {
     if (HasFatalFailure() || IsSkipped()) return;
     requireStandin();
     if (HasFatalFailure() || IsSkipped()) return;
-    controller_ = std::make_unique<ControllerProcess>(env_, ns_, selector_, "controller");
-    ps_ = "ps-" + ns_;
+    controller_ = std::make_unique<ControllerProcess>(env_, deploy_ns_, selector_, "controller");
+    ps_ = psName();
     cap_ = "repair-" + ns_;
     hook_path_ = kAdmissionReg + "validatingwebhookconfigurations/clusterwide-" + cap_;
     ASSERT_FALSE(create(kPolicies + "policyservers", policyServerObject(ps_, 1)).is_null());
@@ -450,20 +457,20 @@ TEST_F(ControllerWithActivePolicy, DeletingThePolicyServerDeletesItsPoliciesFirs
 
 TEST_F(ControllerCluster, LeaderHandsOverOnShutdown) {
   std::vector<std::string> elect = {"--leader-elect", "--leader-election-id", "kw-test-leader"};
-  auto first = std::make_unique<ControllerProcess>(env_, ns_, selector_, "first", elect);
+  auto first = std::make_unique<ControllerProcess>(env_, deploy_ns_, selector_, "first", elect);
   std::string lease_path =
-      "/apis/coordination.k8s.io/v1/namespaces/" + ns_ + "/leases/kw-test-leader";
+      "/apis/coordination.k8s.io/v1/namespaces/" + deploy_ns_ + "/leases/kw-test-leader";
   auto holder = [&] {
     auto lease = get(lease_path);
     return lease ? (*lease)["spec"].value("holderIdentity", "") : std::string();
   };
   ASSERT_TRUE(waitFor([&] { return !holder().empty(); })) << first->log();
   std::string first_id = holder();
-  ControllerProcess second(env_, ns_, selector_, "second", elect);
+  ControllerProcess second(env_, deploy_ns_, selector_, "second", elect);
   ASSERT_TRUE(waitFor([&] { return second.ready(); })) << second.log();
   EXPECT_EQ(holder(), first_id) << "the standby must not take a held lease";
 
-  std::string ps = "ps-" + ns_;
+  std::string ps = psName();
   ASSERT_FALSE(create(kPolicies + "policyservers", policyServerObject(ps)).is_null());
   ASSERT_TRUE(waitFor([&] { return get(nsPath("configmaps", "policy-server-" + ps)).has_value(); }));
   EXPECT_EQ(second.writes(), 0) << "a standby writes nothing";
