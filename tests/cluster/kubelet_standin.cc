@@ -395,16 +395,19 @@ class Standin {
   fs::path podKubeconfig(const PodRun& run) {
     const json& pod = run.pod;
     std::string sa = pod["spec"].value("serviceAccountName", "");
-    if (sa.empty()) sa = "default";
-    json request = {{"apiVersion", "authentication.k8s.io/v1"},
-                    {"kind", "TokenRequest"},
-                    {"spec",
-                     {{"expirationSeconds", 86400},
-                      {"boundObjectRef",
-                       {{"apiVersion", "v1"},
-                        {"kind", "Pod"},
-                        {"name", pod["metadata"].value("name", "")},
-                        {"uid", run.uid}}}}}};
+    json spec = {{"expirationSeconds", 86400}};
+    // Bound to the Pod only when the Pod names its account: the API refuses (400) a Pod-bound
+    // token for an account the Pod does not name, and without the ServiceAccount admission
+    // plugin an unnamed account stays unnamed.
+    if (!sa.empty())
+      spec["boundObjectRef"] = {{"apiVersion", "v1"},
+                                {"kind", "Pod"},
+                                {"name", pod["metadata"].value("name", "")},
+                                {"uid", run.uid}};
+    else
+      sa = "default";
+    json request = {
+        {"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"}, {"spec", spec}};
     auto reply = client_->request("POST",
                                   "/api/v1/namespaces/" + pod["metadata"].value("namespace", "") +
                                       "/serviceaccounts/" + sa + "/token",
