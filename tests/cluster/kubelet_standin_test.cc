@@ -233,9 +233,9 @@ TEST_F(KubeletStandinTest, DeploymentRollsOutAndItsServiceServesTheWebhook) {
                                     "application/json");
   ASSERT_TRUE(privileged.ok());
   EXPECT_EQ(privileged->status, 400) << privileged->body;
-  EXPECT_NE(privileged->body.find("admission webhook \"" + hook.name +
-                                  "\" denied the request: " + kPrivilegedMessage),
-            std::string::npos)
+  json status = json::parse(privileged->body, nullptr, false);
+  EXPECT_EQ(status.value("message", ""),
+            "admission webhook \"" + hook.name + "\" denied the request: " + kPrivilegedMessage)
       << privileged->body;
   auto plain = admin_->request("POST", path("v1", "pods"), testPod("plain", false).dump(),
                                "application/json");
