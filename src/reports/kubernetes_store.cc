@@ -47,29 +47,24 @@ KubernetesStore::KubernetesStore(std::shared_ptr<kube::Client> client, Options o
     : client_(std::move(client)), options_(std::move(options)) {}
 
 Status KubernetesStore::beginRun(const std::string& run_uid) {
-  if (run_uid.empty()) return makeError("a scan run needs a run uid");
   std::lock_guard lock(mu_);
-  if (!run_uid_.empty()) return makeError("run " + run_uid_ + " is still in progress");
-  run_uid_ = run_uid;
-  return okStatus();
+  return run_.begin(run_uid);
 }
 
 Status KubernetesStore::commitRun() {
   std::lock_guard lock(mu_);
-  if (run_uid_.empty()) return makeError("commitRun without beginRun");
-  run_uid_.clear();
-  return okStatus();
+  return run_.commit();
 }
 
 Status KubernetesStore::abortRun() {
   std::lock_guard lock(mu_);
-  run_uid_.clear();
+  run_.abort();
   return okStatus();
 }
 
 std::string KubernetesStore::currentRun() {
   std::lock_guard lock(mu_);
-  return run_uid_;
+  return run_.uid();
 }
 
 Result<std::optional<PolicyReport>> KubernetesStore::get(const std::string& ns,

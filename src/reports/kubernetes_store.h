@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kube/client.h"
+#include "reports/run_slot.h"
 #include "reports/store.h"
 
 namespace kw::reports {
@@ -52,7 +53,7 @@ class KubernetesStore : public ReportStore {
   std::shared_ptr<kube::Client> client_;
   Options options_;
   std::mutex mu_;
-  std::string run_uid_;
+  RunSlot run_;
 };
 
 // The API paths of a report: `ns` empty means a ClusterPolicyReport.

@@ -3,23 +3,18 @@
 namespace kw::reports {
 
 Status MemoryStore::beginRun(const std::string& run_uid) {
-  if (run_uid.empty()) return makeError("a scan run needs a run uid");
   std::lock_guard lock(mu_);
-  if (!run_uid_.empty()) return makeError("run " + run_uid_ + " is still in progress");
-  run_uid_ = run_uid;
-  return okStatus();
+  return run_.begin(run_uid);
 }
 
 Status MemoryStore::commitRun() {
   std::lock_guard lock(mu_);
-  if (run_uid_.empty()) return makeError("commitRun without beginRun");
-  run_uid_.clear();
-  return okStatus();
+  return run_.commit();
 }
 
 Status MemoryStore::abortRun() {
   std::lock_guard lock(mu_);
-  run_uid_.clear();
+  run_.abort();
   return okStatus();
 }
 
@@ -41,7 +36,7 @@ Status MemoryStore::put(PolicyReport report) {
   recomputeSummary(report);
   std::lock_guard lock(mu_);
   // Stamped with the run so deleteStale can tell this run's reports from older ones.
-  if (!run_uid_.empty()) report.labels[kRunUidLabel] = run_uid_;
+  if (!run_.uid().empty()) report.labels[kRunUidLabel] = run_.uid();
   Key key{report.ns, report.name};
   (cluster ? cluster_ : namespaced_)[key] = std::move(report);
   return okStatus();
@@ -74,8 +69,8 @@ Status MemoryStore::saveResourceReport(const PolicyReport& report) {
 
 Status MemoryStore::deleteStale(const StaleScope& scope) {
   std::lock_guard lock(mu_);
-  if (run_uid_.empty()) return makeError("deleteStale needs a run in progress");
-  auto stale = [&](const PolicyReport& r) { return r.runUid() != run_uid_; };
+  if (run_.uid().empty()) return makeError("deleteStale needs a run in progress");
+  auto stale = [&](const PolicyReport& r) { return r.runUid() != run_.uid(); };
   if (scope.which != StaleScope::Which::kClusterWide)
     std::erase_if(namespaced_, [&](const auto& kv) {
       return (scope.which == StaleScope::Which::kAll || kv.first.first == scope.ns) &&

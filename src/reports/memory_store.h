@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "reports/run_slot.h"
 #include "reports/store.h"
 
 namespace kw::reports {
@@ -36,7 +37,7 @@ class MemoryStore : public ReportStore {
   mutable std::mutex mu_;
   std::map<Key, PolicyReport> namespaced_;
   std::map<Key, PolicyReport> cluster_;
-  std::string run_uid_;
+  RunSlot run_;
 };
 
 }  // namespace kw::reports

@@ -14,6 +14,7 @@
 
 #include "oci/reference.h"
 #include "oci/registry_client.h"
+#include "support/cant_run.h"
 #include "support/cluster_env.h"
 #include "support/registry_process.h"
 #include "support/server_process.h"
@@ -24,11 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-bool inCi() {
-  const char* ci = std::getenv("CI");
-  return ci && std::string(ci) == "true";
-}
 
 std::string readAll(const fs::path& path) {
   std::ifstream in(path);
@@ -44,10 +40,7 @@ class Images : public ::testing::TestWithParam<std::string> {
     if (::geteuid() != 0) why = "chroot and mounts need root";
     auto registry_why = RegistryProcess::unavailableReason(RegistryProcess::Mode::Http);
     if (why.empty() && !registry_why.empty()) why = registry_why;
-    if (!why.empty()) {
-      if (inCi()) FAIL() << why;
-      GTEST_SKIP() << why;
-    }
+    if (!why.empty()) KW_CANT_RUN() << why;
     dir_ =
         fs::temp_directory_path() / ("kw-images-" + std::to_string(::getpid()) + "-" + GetParam());
     fs::remove_all(dir_);

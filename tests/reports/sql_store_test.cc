@@ -11,6 +11,7 @@
 
 #include <map>
 
+#include "support/cant_run.h"
 #include "support/postgres_process.h"
 #include "support/report_samples.h"
 
@@ -29,7 +30,7 @@ class SqlStoreTest : public ::testing::TestWithParam<std::string> {
       driver_ = [path] { return openSqlite(path); };
     } else {
       PostgresProcess* pg = test::sharedPostgres();
-      if (!pg) GTEST_SKIP() << PostgresProcess::unavailableReason();
+      if (!pg) KW_CANT_RUN() << PostgresProcess::unavailableReason();
       ASSERT_TRUE(pg->ready()) << pg->error();
       std::string url = pg->createDatabase(test::uniqueDbName());
       ASSERT_FALSE(url.empty()) << pg->error();

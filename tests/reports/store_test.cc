@@ -10,6 +10,7 @@
 
 #include "reports/memory_store.h"
 #include "reports/sql_store.h"
+#include "support/cant_run.h"
 #include "support/postgres_process.h"
 #include "support/report_samples.h"
 
@@ -30,7 +31,7 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
       s = openSqliteStore(test::tempSqlitePath(test::uniqueDbName()).string());
     } else {
       PostgresProcess* pg = test::sharedPostgres();
-      if (!pg) GTEST_SKIP() << PostgresProcess::unavailableReason();
+      if (!pg) KW_CANT_RUN() << PostgresProcess::unavailableReason();
       ASSERT_TRUE(pg->ready()) << pg->error();
       std::string url = pg->createDatabase(test::uniqueDbName());
       ASSERT_FALSE(url.empty()) << pg->error();
