@@ -49,15 +49,23 @@ ReconcileResult Controller::reconcilePolicy(PolicyKind kind, const std::string& 
   json status = policy->value("status", json::object());
   json conditions = status.value("conditions", json::array());
   ReconcileResult result;
+  // PolicyActive is set once, on the way out: setting it False and then True in one pass would
+  // move its lastTransitionTime on every reconcile, and each such write brings the policy back
+  // through its own watch (a write loop at scale).
+  bool active = false;
   auto finish = [&]() -> ReconcileResult {
+    if (active)
+      setCondition(conditions, kConditionPolicyActive, true, "PolicyActive",
+                   "The policy webhook has been created", now);
+    else
+      setCondition(conditions, kConditionPolicyActive, false, "PolicyActive",
+                   "The policy webhook has not been created", now);
     status["conditions"] = conditions;
     if (auto s = writeStatus(typeOf(kind), *policy, status); !s && result.error.empty())
       result.error = s.error().message;
     return result;
   };
 
-  setCondition(conditions, kConditionPolicyActive, false, "PolicyActive",
-               "The policy webhook has not been created", now);
   std::string ps_name = policy->value("spec", json::object()).value("policyServer", "");
   if (ps_name.empty()) {
     status["policyStatus"] = kStatusUnscheduled;
@@ -107,8 +115,7 @@ ReconcileResult Controller::reconcilePolicy(PolicyKind kind, const std::string& 
       forget(other.type(), "", unique);
     }
     status["policyStatus"] = kStatusActive;
-    setCondition(conditions, kConditionPolicyActive, true, "PolicyActive",
-                 "The policy webhook has been created", now);
+    active = true;
   }
   status["mode"] = config_map ? observedPolicyMode(*config_map, unique) : "unknown";
   setConfigurationCondition(conditions, *deployment, config_map, now);

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -378,6 +379,30 @@ class ControllerWithActivePolicy : public ControllerCluster {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  start);
   }
+  // Steady state: an unrelated edit (a label) reconciles again but must write nothing. `object`
+  // is the edited resource's path, `controller_name` the reconciler that must run for it.
+  void expectQuietAfterLabelEdit(const std::string& object, const std::string& controller_name) {
+    auto counter = [&](const std::string& key) {
+      std::string m = controller_->metrics();
+      auto at = m.find(key);
+      return at == std::string::npos ? -1L : std::stol(m.substr(m.find(' ', at) + 1));
+    };
+    auto reconciles = [&] {
+      return counter("controller_runtime_reconcile_total{controller=\"" + controller_name +
+                     "\",result=\"success\"}");
+    };
+    // The activation's own follow-up reconciles must be over before counting.
+    ASSERT_TRUE(waitFor([&] {
+      return counter("workqueue_depth{name=\"policyserver\"}") == 0 &&
+             counter("workqueue_depth{name=\"clusteradmissionpolicy\"}") == 0;
+    })) << controller_->metrics();
+    long writes = controller_->writes();
+    long before = reconciles();
+    json patch = {{"metadata", {{"labels", {{"touched", "yes"}}}}}};
+    ASSERT_EQ(send("PATCH", object, patch, "application/merge-patch+json"), 200);
+    ASSERT_TRUE(waitFor([&] { return reconciles() > before; })) << controller_->log();
+    EXPECT_EQ(controller_->writes(), writes) << controller_->metrics();
+  }
   void TearDown() override {
     if (controller_) Cleanup{*this};
     controller_.reset();
@@ -415,22 +440,23 @@ TEST_F(ControllerWithActivePolicy, EditedRulesCaBundleAndFailurePolicyAreReverte
   }
 }
 
-TEST_F(ControllerWithActivePolicy, StaysQuietWhenNothingChanges) {
-  // Steady state: an unrelated edit of the PolicyServer (a label) reconciles everything again
-  // but must write nothing.
-  ASSERT_TRUE(waitFor([&] { return controller_->writes() > 0; }));
-  long writes = controller_->writes();
-  auto reconciles = [&] {
-    std::string m = controller_->metrics();
-    auto at = m.find("controller_runtime_reconcile_total{controller=\"policyserver\",result=\"success\"}");
-    return at == std::string::npos ? 0L : std::stol(m.substr(m.find(' ', at) + 1));
-  };
-  long before = reconciles();
-  json patch = {{"metadata", {{"labels", {{"touched", "yes"}}}}}};
-  ASSERT_EQ(send("PATCH", kPolicies + "policyservers/" + ps_, patch, "application/merge-patch+json"),
-            200);
-  ASSERT_TRUE(waitFor([&] { return reconciles() > before; })) << controller_->log();
-  EXPECT_EQ(controller_->writes(), writes) << controller_->metrics();
+TEST_F(ControllerWithActivePolicy, StaysQuietWhenThePolicyServerIsRelabelled) {
+  expectQuietAfterLabelEdit(kPolicies + "policyservers/" + ps_, "policyserver");
+}
+
+// Regression: PolicyActive used to be set False then True in one pass, moving its
+// lastTransitionTime on every reconcile; each status write re-queued the policy (a write loop).
+TEST_F(ControllerWithActivePolicy, StaysQuietWhenThePolicyIsRelabelled) {
+  // Timestamps have whole seconds: a reconcile in the activation's second would hide the bug.
+  const std::time_t activated = std::time(nullptr);
+  ASSERT_TRUE(waitFor([&] { return std::time(nullptr) > activated; }));
+  auto before = get(kPolicies + "clusteradmissionpolicies/" + cap_);
+  ASSERT_TRUE(before);
+  expectQuietAfterLabelEdit(kPolicies + "clusteradmissionpolicies/" + cap_,
+                            "clusteradmissionpolicy");
+  auto after = get(kPolicies + "clusteradmissionpolicies/" + cap_);
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)["status"], (*before)["status"]);
 }
 
 TEST_F(ControllerWithActivePolicy, DeletingThePolicyRemovesWebhookAndConfigMapEntry) {
