@@ -3,12 +3,16 @@
 # manager, the kubelet stand-in and our controller): N ClusterAdmissionPolicies on one
 # PolicyServer from nothing to all active (wall time, API requests per policy from the API
 # server's apiserver_request_total), then webhook repair latency over R deletions (time until
-# kubectl sees the configuration again; kubectl's own ~40 ms per poll is included).
-# Usage: bash bench/controller.sh [N=100] [R=100]   (KUBECONFIG from build/local-cluster)
+# kubectl sees the configuration again; kubectl's own ~40 ms per poll is included), then IDLE
+# seconds with nothing changing: every non-watch request the API server counted in that window,
+# by verb and resource (the controller's own rest_client_requests_total beside it), and the
+# controller's RSS.
+# Usage: bash bench/controller.sh [N=100] [R=100] [IDLE=600]   (KUBECONFIG from build/local-cluster)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-100}
 r=${2:-100}
+idle=${3:-600}
 export KUBECONFIG=${KUBECONFIG:-$root/build/local-cluster/kubeconfig}
 export PATH=$root/build/tools/bin:$PATH
 module="file://$root/build/guest/annotated/pod_privileged.wasm"
@@ -58,3 +62,30 @@ printf '%s\n' "${lat[@]}" | sort -n | awk '{a[NR]=$1} END {p50=int(NR*0.5); if (
   printf "webhook repair over %d deletions: p50=%d ms p99=%d ms max=%d ms\n", NR, a[p50], a[p99], a[NR]}'
 pid=$(pgrep -f 'bin/kubewarden-controller' | head -1)
 echo "controller RSS with $n policies: $(awk '/VmRSS/ {print $2" "$3}' /proc/$pid/status)"
+
+# Idle: the API server's non-watch requests per verb and resource over the window. The other
+# clients (kube-controller-manager, the kubelet stand-in's Node and Lease heartbeats) are listed
+# too, so each row names who it could come from; the controller's own count is beside it.
+per_resource() {
+  kubectl get --raw /metrics | awk '/^apiserver_request_total\{/ && !/verb="WATCH"/ {
+    match($0, /resource="[^"]*"/); res=substr($0, RSTART+10, RLENGTH-11);
+    match($0, /verb="[^"]*"/); verb=substr($0, RSTART+6, RLENGTH-7);
+    s[verb" "res]+=$NF} END {for (k in s) print k, s[k]}' | sort
+}
+controller_sent() {
+  local port
+  port=$(tr '\0' '\n' </proc/"$pid"/cmdline | awk 'p {print; exit} /^--metrics-bind-address$/ {p=1}')
+  curl -s "http://$port/metrics" | awk '/^rest_client_requests_total/ {s+=$NF} END {print s+0}'
+}
+if [ "$idle" -gt 0 ]; then
+  a=$(mktemp); b=$(mktemp)
+  per_resource >"$a"; sent_before=$(controller_sent)
+  sleep "$idle"  # the measurement window itself, not a synchronisation
+  per_resource >"$b"; sent_after=$(controller_sent)
+  echo "idle ${idle} s: writes and reads the controller sent outside its watches: $((sent_after - sent_before)) (its rest_client_requests_total)"
+  echo "idle ${idle} s: API server non-watch requests by verb and resource (all clients, this script's /metrics reads included):"
+  join -a2 -e0 -o 0,1.2,2.2 <(awk '{print $1"/"$2, $3}' "$a" | sort) <(awk '{print $1"/"$2, $3}' "$b" | sort) |
+    awk '$3 - $2 > 0 {printf "  %-45s %d\n", $1, $3 - $2}'
+  echo "controller RSS after idle: $(awk '/VmRSS/ {print $2" "$3}' /proc/$pid/status)"
+  rm -f "$a" "$b"
+fi

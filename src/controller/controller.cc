@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/memory_release.h"
 #include "controller/object_diff.h"
 #include "controller/queue_keys.h"
 #include "controller/webhook_objects.h"
@@ -102,12 +103,14 @@ Status Controller::resolveTypes() {
 void Controller::makeInformers() {
   auto in_ns = [&](const kube::ResourceType& type, std::string label_selector = {}) {
     kube::Reflector::Options o;
+    o.drop_managed_fields = true;
     o.ns = options_.deployments_namespace;
     o.selectors.label_selector = std::move(label_selector);
     return std::make_unique<Informer>(client_, type, o);
   };
   auto all = [&](const kube::ResourceType& type, std::string label_selector = {}) {
     kube::Reflector::Options o;
+    o.drop_managed_fields = true;
     o.selectors.label_selector = std::move(label_selector);
     return std::make_unique<Informer>(client_, type, o);
   };
@@ -328,6 +331,11 @@ void Controller::worker(WorkQueue& queue, const std::string& controller,
       queue.forget(*key);
     }
     queue.done(*key);
+    // A drained queue ends a burst (the first sync, a PolicyServer's policies): give what it
+    // parsed and dropped back to the kernel rather than keep RSS at the burst's peak.
+    if (ps_queue_.stats().depth == 0 && cap_queue_.stats().depth == 0 &&
+        ap_queue_.stats().depth == 0)
+      releaseFreeMemory();
   }
 }
 

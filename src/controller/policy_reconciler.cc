@@ -13,15 +13,6 @@ namespace kw::controller {
 
 using json = nlohmann::json;
 
-namespace {
-
-std::string metaString(const json& object, const char* field) {
-  auto m = object.find("metadata");
-  return m != object.end() && m->is_object() ? m->value(field, "") : "";
-}
-
-}  // namespace
-
 ReconcileResult Controller::reconcilePolicyDeletion(PolicyKind kind, const json& policy) {
   std::string unique = uniqueName(policy);
   // Both kinds: `mutating` may have changed since the webhook was made.

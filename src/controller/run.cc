@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "common/memory_release.h"
 #include "controller/admission_server.h"
 #include "controller/controller.h"
 #include "controller/leader_election.h"
@@ -171,6 +172,7 @@ Result<std::optional<RunConfig>> parseRunConfig(int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
+  limitAllocatorArenas(2);  // a dozen watch threads: see common/memory_release.h
   sigset_t signals = controlSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
   auto parsed = parseRunConfig(argc, argv);

@@ -9,7 +9,8 @@ namespace kw::kube {
 
 using json = nlohmann::json;
 
-Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(json& object, const ResourceKey& key) {
+Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(json& object, const ResourceKey& key,
+                                                            bool drop_managed_fields) {
   if (!object.is_object()) return makeError("object is not a JSON object");
   auto meta = object.find("metadata");
   if (meta == object.end() || !meta->is_object()) return makeError("object has no metadata");
@@ -22,6 +23,7 @@ Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(json& object, const 
   // Lists omit each item's apiVersion and kind; policies expect them on every object.
   if (!object.contains("apiVersion")) object["apiVersion"] = key.api_version;
   if (!object.contains("kind")) object["kind"] = key.kind;
+  if (drop_managed_fields) meta->erase("managedFields");
   // dump() grows its string by doubling; copying it gives an exact-size buffer, which is what
   // keeps the cache near the objects' JSON size.
   std::string text = object.dump();
@@ -96,7 +98,7 @@ Status Reflector::relist() {
     auto items = page.find("items");
     if (items == page.end() || !items->is_array()) return okStatus();  // "items": null
     for (json& item : *items) {
-      auto stored = makeStoredObject(item, type_.key);
+      auto stored = makeStoredObject(item, type_.key, options_.drop_managed_fields);
       if (!stored) return makeError("listing " + type_.plural + ": " + stored.error().message);
       fresh.insert_or_assign(std::move(stored->first), std::move(stored->second));
     }
@@ -145,7 +147,7 @@ bool Reflector::applyEvent(std::string_view line) {
       ++stats_.bookmarks;
       return true;
     }
-    auto stored = makeStoredObject(object, type_.key);
+    auto stored = makeStoredObject(object, type_.key, options_.drop_managed_fields);
     if (!stored) {
       setError("watch event: " + stored.error().message);
       return true;

@@ -39,6 +39,9 @@ class Reflector {
     int watch_timeout_seconds = 300;  // the server ends each watch; we resume from our version
     std::string ns;        // empty: every namespace; else only this one (a namespaced type)
     Selectors selectors;   // narrows both the list and the watch
+    // metadata.managedFields is often a third of an object's JSON; a client that never reads
+    // it (the controller) keeps the cache smaller without it.
+    bool drop_managed_fields = false;
   };
   // Told of every change the store applies, after it is applied and outside the store lock:
   // `old` is null for an addition, `now` null for a deletion. A re-list reports only the
@@ -105,8 +108,10 @@ class Reflector {
 };
 
 // Parses one object's JSON into what the store keeps: compact text (with apiVersion and kind
-// filled in when a list omitted them) and labels. Errors name what was malformed.
+// filled in when a list omitted them, managedFields dropped when asked) and labels. Errors name
+// what was malformed.
 Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(nlohmann::json& object,
-                                                            const ResourceKey& key);
+                                                            const ResourceKey& key,
+                                                            bool drop_managed_fields = false);
 
 }  // namespace kw::kube
