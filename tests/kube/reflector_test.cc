@@ -98,3 +98,23 @@ TEST_F(KubeReflector, ListenersHearTheFirstListAndEveryLaterChange) {
 
 }  // namespace
 }  // namespace kw::kube
+
+TEST(KubeStoredObject, DropsManagedFieldsOnlyWhenAsked) {
+  auto object = [] {
+    return nlohmann::json::parse(R"({"metadata":{"name":"a","namespace":"n",
+      "labels":{"app":"x"},"managedFields":[{"manager":"kubectl"}]},"spec":{}})");
+  };
+  kw::kube::ResourceKey key{"v1", "ConfigMap"};
+  auto kept = object();
+  auto with = kw::kube::makeStoredObject(kept, key);
+  ASSERT_TRUE(with) << with.error().message;
+  EXPECT_TRUE(nlohmann::json::parse(*with->second.json)["metadata"].contains("managedFields"));
+  auto dropped = object();
+  auto without = kw::kube::makeStoredObject(dropped, key, true);
+  ASSERT_TRUE(without) << without.error().message;
+  auto stored = nlohmann::json::parse(*without->second.json);
+  EXPECT_FALSE(stored["metadata"].contains("managedFields"));
+  EXPECT_EQ(stored["metadata"]["labels"]["app"], "x");
+  EXPECT_EQ(stored["kind"], "ConfigMap");
+  EXPECT_EQ(without->first, (kw::kube::ObjectKey{"n", "a"}));
+}
