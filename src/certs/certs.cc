@@ -183,7 +183,11 @@ Result<ServingCert> issueServingCert(const CertificateAuthority& ca,
 
   auto key = newRsaKey();
   if (!key) return key.error();
-  const std::string& cn = dns_sans.empty() ? ip_sans.front() : dns_sans.front();
+  const std::string& name = dns_sans.empty() ? ip_sans.front() : dns_sans.front();
+  // X.509 caps a CN at 64 characters (RFC 5280 ub-common-name) and OpenSSL refuses a longer
+  // one; clients match the SANs anyway, so a long Service name goes without a CN.
+  constexpr size_t kMaxCommonName = 64;
+  std::string cn = name.size() <= kMaxCommonName ? name : "";
   auto cert = newCertificate(key->get(), cn, kServingValidDays);
   if (!cert) return cert.error();
   X509* c = cert->get();
@@ -195,7 +199,7 @@ Result<ServingCert> issueServingCert(const CertificateAuthority& ca,
       !addExtension(c, ca_cert->get(), NID_subject_alt_name, *sans) ||
       !addExtension(c, ca_cert->get(), NID_authority_key_identifier, "keyid:always") ||
       !X509_sign(c, ca_key->get(), EVP_sha256()))
-    return opensslError("cannot sign the serving certificate for " + cn);
+    return opensslError("cannot sign the serving certificate for " + name);
   auto pem = certToPem(c);
   auto key_pem = keyToPkcs1Pem(key->get());
   if (!pem) return pem.error();

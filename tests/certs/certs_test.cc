@@ -124,6 +124,20 @@ TEST(Certs, ServingCertChainsToCaWithSansAndOneYear) {
   EXPECT_EQ(X509_check_private_key(cert.get(), key.get()), 1);
 }
 
+// A PolicyServer's Service name can pass X.509's 64-character CN limit; the certificate then
+// has no CN and still serves its name through the SAN.
+TEST(Certs, ServingCertForANameLongerThanACommonNameCanHold) {
+  std::string name = "policy-server-" + std::string(40, 'p') + ".kubewarden-system.svc";
+  ASSERT_GT(name.size(), 64u);
+  auto serving = issueServingCert(sharedCa(), {name});
+  ASSERT_TRUE(serving.ok()) << serving.error().message;
+  auto info = inspect(serving->cert_pem);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->subject_cn, "");
+  EXPECT_TRUE(contains(info->dns_sans, name));
+  EXPECT_TRUE(servingCertFits(sharedCa(), serving->cert_pem, name).ok());
+}
+
 TEST(Certs, ServingCertFromAnotherCaDoesNotVerify) {
   const CertificateAuthority* other = &otherCa();
   auto serving = issueServingCert(*other, {"policy-server-default.kubewarden.svc"});
