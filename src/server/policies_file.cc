@@ -186,6 +186,15 @@ Result<std::string> verifiedUrl(const std::string& url, const oci::ClientOptions
   return fmt::format("registry://{}/{}@{}", ref->registry, ref->repository, *digest);
 }
 
+// A module written without a scheme (e.g. ghcr.io/kubewarden/policies/pod-privileged:v0.3.1, as
+// the kubewarden-defaults chart writes them) is a registry reference, as upstream reads it; a
+// plain path naming a file on disk stays a path.
+std::string withScheme(const std::string& url) {
+  std::error_code ec;
+  if (url.find("://") != std::string::npos || std::filesystem::exists(url, ec)) return url;
+  return "registry://" + url;
+}
+
 }  // namespace
 
 Result<Fetcher> makePolicyFetcher(const std::filesystem::path& download_dir,
@@ -207,9 +216,10 @@ Result<Fetcher> makePolicyFetcher(const std::filesystem::path& download_dir,
   }
   // One fetch::Fetcher (and registry connection) per call: calls run on several threads.
   return Fetcher([options, download_dir,
-                  verification](const std::string& url) -> Result<std::filesystem::path> {
+                  verification](const std::string& written) -> Result<std::filesystem::path> {
     fetch::Fetcher fetcher(options, store::Store(download_dir));
     std::filesystem::path output;
+    const std::string url = withScheme(written);
     std::string source = url;
     if (verification) {
       auto verified = verifiedUrl(url, options, *verification);

@@ -50,7 +50,8 @@ using oci::Sources;
 using Fetcher = std::function<Result<std::filesystem::path>(const std::string& url)>;
 
 // The real fetcher (fetch::Fetcher): registry:// and https:// modules are downloaded into
-// `download_dir` in the store layout; file:// URLs and plain paths are served from disk.
+// `download_dir` in the store layout; file:// URLs and plain paths are served from disk. A URL
+// with no scheme that names no file is a registry reference (registry:// is added).
 // `sources_path` (sources.yml) is read now, so a bad file stops start-up before any download;
 // `docker_config_dir` holds the config.json with registry credentials. With
 // `verification_path` (--verification-path), every policy must be a registry:// reference whose

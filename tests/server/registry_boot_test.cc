@@ -84,6 +84,21 @@ TEST_F(PolicyServerRegistry, BootsFromRegistryUrlsAndValidates) {
   EXPECT_EQ(server.terminate(), 0);
 }
 
+// The kubewarden-defaults chart writes its modules as host/repo:tag, with no scheme: upstream
+// reads that as a registry reference (spec §4.1), so must we.
+TEST_F(PolicyServerRegistry, ModuleWithoutSchemeIsARegistryReference) {
+  std::string url = push("pod_privileged", "kw/pod-privileged:v1");
+  std::string bare = url.substr(std::string("registry://").size());
+  ServerProcess server("privileged:\n  url: " + bare + "\n", args());
+  ASSERT_TRUE(server.waitReady()) << server.log();
+  EXPECT_TRUE(fs::exists(server.dir() / "registry" / reg_->host() / "kw" / "pod-privileged:v1"));
+  std::string body = readText(sourceDir() / "examples" / "requests" / "privileged-pod.json");
+  auto r = server.post("/validate/privileged", body);
+  ASSERT_EQ(r.status, 200) << r.body << server.log();
+  EXPECT_FALSE(nlohmann::json::parse(r.body)["response"]["allowed"].get<bool>()) << r.body;
+  EXPECT_EQ(server.terminate(), 0);
+}
+
 TEST_F(PolicyServerRegistry, EveryFailedDownloadIsListed) {
   std::string good = push("pod_privileged", "kw/pod-privileged:v1");
   std::string missing = "registry://" + reg_->host() + "/kw/absent:v1";
