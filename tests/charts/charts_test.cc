@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <set>
@@ -323,6 +324,93 @@ TEST_F(Charts, AuditScannerSqliteStoreGetsItsPathAndVolume) {
   EXPECT_EQ(*(url + 1), "postgres://db/reports");
 }
 
+// Each auditScanner.store gives the scanner its --store and only the flags that store reads
+// (the audit-scanner's own flag names), and the volume or Secret it needs; the parallelism and
+// report granularity options are passed with any store.
+TEST_F(Charts, AuditScannerStoresRenderTheScannersFlags) {
+  struct Case {
+    std::vector<std::string> values;
+    std::vector<std::string> store_args;  // what follows --loglevel info
+    bool sqlite_volume;
+    bool url_from_secret;
+  };
+  const std::vector<Case> cases = {
+      {{"auditScanner.store=kubernetes"}, {"--store", "kubernetes"}, false, false},
+      {{"auditScanner.store=memory"}, {"--store", "memory"}, false, false},
+      {{"auditScanner.store=sqlite", "auditScanner.storePath=/data/audit/r.db"},
+       {"--store", "sqlite", "--store-path", "/data/audit/r.db"},
+       true,
+       false},
+      {{"auditScanner.store=postgres", "auditScanner.storeUrl=postgres://db:5432/reports"},
+       {"--store", "postgres", "--store-url", "postgres://db:5432/reports"},
+       false,
+       false},
+      {{"auditScanner.store=postgres", "auditScanner.storeUrlSecret.name=db",
+        "auditScanner.storeUrlSecret.key=url"},
+       {"--store", "postgres", "--store-url", "$(KUBEWARDEN_AUDIT_STORE_URL)"},
+       false,
+       true},
+  };
+  const std::vector<std::string> tuning = {"auditScanner.reportGranularity=resource",
+                                           "auditScanner.parallelNamespaces=3",
+                                           "auditScanner.parallelResources=40",
+                                           "auditScanner.parallelPolicies=6",
+                                           "auditScanner.pageSize=250",
+                                           "global.skipNamespaces={kube-system}"};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.values));
+    std::vector<std::string> args;
+    for (const auto& v : c.values) args.insert(args.end(), {"--set", v});
+    for (const auto& v : tuning) args.insert(args.end(), {"--set", v});
+    auto objects = render("kubewarden-controller", args);
+    auto cronjob = findObject(objects, "CronJob", "audit-scanner");
+    ASSERT_FALSE(cronjob.is_null());
+    const auto& pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    const auto& scanner = container(pod, "audit-scanner");
+    std::vector<std::string> expected{"/audit-scanner", "--kubewarden-namespace", "kubewarden",
+                                      "--loglevel", "info"};
+    expected.insert(expected.end(), c.store_args.begin(), c.store_args.end());
+    expected.insert(expected.end(), {"--report-granularity", "resource", "--extra-ca",
+                                     "/pki/policy-server-root-ca-pem", "--parallel-namespaces", "3",
+                                     "--parallel-resources", "40", "--parallel-policies", "6",
+                                     "--page-size", "250", "-i", "kube-system"});
+    EXPECT_EQ(strings(scanner["command"]), expected);
+
+    bool has_volume = false;
+    for (const auto& volume : pod["volumes"]) has_volume |= volume["name"] == "report-store";
+    EXPECT_EQ(has_volume, c.sqlite_volume);
+    if (c.sqlite_volume) {
+      EXPECT_EQ(scanner["volumeMounts"][1]["name"], "report-store");
+      EXPECT_EQ(scanner["volumeMounts"][1]["mountPath"], "/data/audit");
+      EXPECT_TRUE(pod["volumes"][1].contains("emptyDir")) << pod["volumes"].dump();
+    } else {
+      EXPECT_EQ(scanner["volumeMounts"].size(), 1u) << scanner["volumeMounts"].dump();
+    }
+    EXPECT_EQ(scanner.contains("env"), c.url_from_secret) << scanner.dump();
+    if (c.url_from_secret) {
+      EXPECT_EQ(scanner["env"][0]["name"], "KUBEWARDEN_AUDIT_STORE_URL");
+      EXPECT_EQ(scanner["env"][0]["valueFrom"]["secretKeyRef"],
+                json::parse(R"({"name":"db","key":"url"})"));
+    }
+    // Every store's reports are written by the scanner's own ServiceAccount; the kubernetes
+    // store needs to write PolicyReports, which the ClusterRole grants.
+    auto role = findObject(objects, "ClusterRole", "audit-scanner-cluster-role");
+    EXPECT_TRUE(roleAllows(role, "wgpolicyk8s.io", "policyreports", "create"));
+  }
+  // Without the tuning values none of their flags appear (the scanner's defaults apply).
+  auto plain = render("kubewarden-controller", {"--set", "auditScanner.store=memory"});
+  auto command = strings(
+      container(findObject(plain, "CronJob",
+                           "audit-scanner")["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                "audit-scanner")["command"]);
+  for (const char* flag : {"--report-granularity", "--parallel-namespaces", "--parallel-resources",
+                           "--parallel-policies", "--page-size", "--store-path", "--store-url"})
+    EXPECT_EQ(std::find(command.begin(), command.end(), flag), command.end()) << flag;
+  EXPECT_NE(refused("kubewarden-controller", {"--set", "auditScanner.reportGranularity=pod"})
+                .find("/auditScanner/reportGranularity"),
+            std::string::npos);
+}
+
 TEST_F(Charts, ControllerHonoursEveryOptionOfTheValuesFile) {
   auto objects = render("kubewarden-controller",
                         {"-f", chartTestData("controller-all-options.yaml").string()});
@@ -411,6 +499,8 @@ TEST_F(Charts, ControllerHonoursEveryOptionOfTheValuesFile) {
                                                                    "postgres",
                                                                    "--store-url",
                                                                    "$(KUBEWARDEN_AUDIT_STORE_URL)",
+                                                                   "--report-granularity",
+                                                                   "resource",
                                                                    "--extra-ca",
                                                                    "/pki/policy-server-root-ca-pem",
                                                                    "--output-scan",

@@ -133,6 +133,10 @@ webhook-server-cert
 - $(KUBEWARDEN_AUDIT_STORE_URL)
 {{- end }}
 {{- end }}
+{{- with .Values.auditScanner.reportGranularity }}
+- --report-granularity
+- {{ . }}
+{{- end }}
 - --extra-ca
 - /pki/policy-server-root-ca-pem
 {{- if .Values.auditScanner.outputScan }}
