@@ -9,7 +9,6 @@
 // Deployment rolls out for real and the stand-in runs our policy-server with the ConfigMap the
 // controller wrote (the policy a file:// module of our test guests). Tests that need no Pods use
 // replicas 0.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -23,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "cluster/harness_process.h"
+#include "cluster/controller_process.h"
 #include "common/yaml_json.h"
 #include "support/cant_run.h"
 #include "support/charts_lock.h"
@@ -39,85 +38,6 @@ using namespace std::chrono_literals;
 
 const std::string kPolicies = "/apis/policies.kubewarden.io/v1/";
 const std::string kAdmissionReg = "/apis/admissionregistration.k8s.io/v1/";
-
-// GET over plain HTTP (the controller's metrics and probes); status 0 when nothing answered.
-std::pair<long, std::string> httpGet(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                   +[](char* p, size_t s, size_t n, void* out) {
-                     static_cast<std::string*>(out)->append(p, s * n);
-                     return s * n;
-                   });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return {status, body};
-}
-
-// One controller process. Stops it (SIGTERM) on destruction.
-class ControllerProcess {
- public:
-  ControllerProcess(const ClusterEnv& env, const std::string& ns, const std::string& selector,
-                    const std::string& tag, std::vector<std::string> extra = {}) {
-    auto ports = cluster::freePorts(2);
-    metrics_port_ = ports[0];
-    probe_port_ = ports[1];
-    log_ = std::filesystem::path(KW_CLUSTER_DIR) / "tests" / "controller" / ns / (tag + ".log");
-    std::filesystem::create_directories(log_.parent_path());
-    std::vector<std::string> args = {std::string(KW_BIN_DIR) + "/kubewarden-controller",
-                                     "--kubeconfig",
-                                     env.kubeconfig.string(),
-                                     "--deployments-namespace",
-                                     ns,
-                                     "--label-selector",
-                                     selector,
-                                     "--metrics-bind-address",
-                                     "127.0.0.1:" + std::to_string(metrics_port_),
-                                     "--health-probe-bind-address",
-                                     "127.0.0.1:" + std::to_string(probe_port_),
-                                     "--zap-log-level",
-                                     "debug"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = cluster::spawnDaemon(args, log_);
-  }
-  ~ControllerProcess() { stop(); }
-  bool stop() {
-    if (pid_ <= 0) return true;
-    bool clean = cluster::terminate(pid_, 20s);
-    cluster::childExited(pid_);
-    pid_ = -1;
-    return clean;
-  }
-  bool alive() const { return pid_ > 0 && cluster::processAlive(pid_); }
-  bool ready() const { return httpGet(probeUrl("/readyz")).first == 200; }
-  std::string metrics() const {
-    return httpGet("http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics").second;
-  }
-  // The sum of rest_client_requests_total samples whose method is not GET: the writes.
-  long writes() const {
-    long total = 0;
-    std::istringstream in(metrics());
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("rest_client_requests_total{", 0) != 0) continue;
-      if (line.find("method=\"GET\"") != std::string::npos) continue;
-      total += std::stol(line.substr(line.rfind(' ') + 1));
-    }
-    return total;
-  }
-  std::string log() const { return cluster::tailOf(log_, 4000); }
-
- private:
-  std::string probeUrl(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(probe_port_) + path;
-  }
-  pid_t pid_ = -1;
-  uint16_t metrics_port_ = 0, probe_port_ = 0;
-  std::filesystem::path log_;
-};
 
 class ControllerCluster : public ClusterTest {
  protected:
