@@ -138,6 +138,14 @@ TEST_F(Charts, ControllerDefaultsRunTheControllerWithUpstreamArguments) {
   auto hook = findObject(objects, "Job", "kubewarden-controller-pre-delete");
   ASSERT_FALSE(hook.is_null());
   EXPECT_EQ(hook["metadata"]["annotations"]["helm.sh/hook"], "pre-delete");
+  // First every PolicyServer (while the controller runs), then the root CA the controller made.
+  const auto& hook_pod = hook["spec"]["template"]["spec"];
+  EXPECT_EQ(strings(hook_pod["initContainers"][0]["command"]),
+            (std::vector<std::string>{"kubectl", "delete", "--all",
+                                      "policyservers.policies.kubewarden.io"}));
+  EXPECT_EQ(strings(hook_pod["containers"][0]["command"]),
+            (std::vector<std::string>{"kubectl", "delete", "secret", "policy-server-root-ca",
+                                      "--namespace=kubewarden", "--ignore-not-found"}));
   EXPECT_TRUE(findObject(objects, "Job", "kubewarden-controller-restart-controller").is_null());
 }
 
