@@ -4,21 +4,28 @@
 //
 // The charts' objects are cluster-wide too (CRDs, ClusterRoles, webhook configurations), so
 // the tests here must not run at the same time as each other: each takes a file lock.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/file.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
 
+#include "cluster/controller_process.h"
 #include "cluster/harness_pki.h"
 #include "cluster/harness_process.h"
 #include "cluster/webhooks.h"
 #include "common/yaml_json.h"
+#include "oci/reference.h"
+#include "oci/registry_client.h"
+#include "support/cant_run.h"
+#include "support/charts_lock.h"
 #include "support/cluster_env.h"
 #include "support/helm.h"
+#include "support/registry_process.h"
 #include "support/test_env.h"
 
 namespace kw::test {
@@ -33,6 +40,7 @@ constexpr const char* kClusterKinds =
     "mutatingwebhookconfigurations";
 constexpr const char* kNamespacedKinds =
     "deployments,services,secrets,serviceaccounts,roles,rolebindings,cronjobs,jobs,configmaps";
+const std::string kPolicies = "/apis/policies.kubewarden.io/v1/";
 
 class HelmInstall : public ClusterTest {
  protected:
@@ -40,11 +48,15 @@ class HelmInstall : public ClusterTest {
     ClusterTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     if (!fs::exists(helmBinary())) FAIL() << helmBinary() << " is missing: run scripts/tools.sh";
+    // A short release namespace: the controller's serving certificate for the default
+    // PolicyServer (policy-server-default.<namespace>.svc) must fit X.509's 64-character CN.
+    auto made = createNamespace(*admin_, "kwh-" + randomUid().substr(0, 8));
+    ASSERT_TRUE(made.ok()) << made.error().message;
+    ns_ = *made;
     dir_ = fs::path(KW_CLUSTER_DIR) / "tests" / "charts" / ns_;
     fs::create_directories(dir_);
-    lock_fd_ = ::open((fs::path(KW_CLUSTER_DIR) / "charts.lock").c_str(), O_CREAT | O_RDWR, 0644);
-    ASSERT_GE(lock_fd_, 0);
-    ASSERT_EQ(::flock(lock_fd_, LOCK_EX), 0);
+    lock_ = std::make_unique<ChartsLock>(KW_CLUSTER_DIR, ChartsLock::Mode::kExclusive);
+    ASSERT_TRUE(lock_->held()) << "cannot lock " << KW_CLUSTER_DIR << "/charts.lock";
   }
 
   void TearDown() override {
@@ -53,7 +65,10 @@ class HelmInstall : public ClusterTest {
          {"kubewarden-defaults", "kubewarden-controller", "kubewarden-crds"}) {
       (void)run({"uninstall", release, "--no-hooks", "--ignore-not-found"});
     }
-    if (lock_fd_ >= 0) ::close(lock_fd_);
+    if (!slice_.empty())
+      (void)admin_->request(
+          "DELETE", "/apis/discovery.k8s.io/v1/namespaces/" + ns_ + "/endpointslices/" + slice_);
+    lock_.reset();
   }
 
   HelmResult run(std::vector<std::string> args) {
@@ -111,8 +126,191 @@ class HelmInstall : public ClusterTest {
     EXPECT_NE(secret.status, 0) << secret.out;
   }
 
+  // Pods need kube-controller-manager and the kubelet stand-in of the CTest fixture.
+  void requireStandin() {
+    auto error = env_.state.find(kClusterStandinError);
+    std::string why = env_.state.count(kClusterStandinPid) == 0
+                          ? "the control plane runs without the kubelet stand-in"
+                      : error != env_.state.end() ? "the kubelet stand-in failed: " + error->second
+                                                  : "";
+    if (!why.empty()) KW_CANT_RUN() << why;
+  }
+
+  // Pushes a module for every recommended policy of the defaults chart's values.yaml to
+  // `registry` at the path the chart gives it: our pod_privileged guest for no-privileged-pod,
+  // always_accept for the five others (we have no build of those upstream policies). Returns
+  // policy name → module path.
+  std::map<std::string, std::string> pushRecommendedModules(const RegistryProcess& registry) {
+    auto text = readTextFile(chartDir("kubewarden-defaults") / "values.yaml");
+    EXPECT_TRUE(text.ok()) << text.error().message;
+    if (!text.ok()) return {};
+    json recommended = parseYamlToJson(*text)["recommendedPolicies"];
+    oci::RegistryClient client(registry.clientOptions());
+    std::map<std::string, std::string> modules;
+    for (const auto& [key, policy] : recommended.items()) {
+      if (!policy.is_object() || !policy.contains("module")) continue;
+      std::string module = policy["module"];
+      std::string guest = key == "podPrivilegedPolicy" ? "pod_privileged" : "always_accept";
+      auto ref = oci::parseReference("registry://" + registry.host() + "/" + module);
+      EXPECT_TRUE(ref.ok()) << module;
+      if (!ref.ok()) return {};
+      auto pushed = client.pushPolicy(*ref, guestDir() / "annotated" / (guest + ".wasm"));
+      EXPECT_TRUE(pushed.ok()) << module << ": " << pushed.error().message;
+      modules[policy["name"]] = module;
+    }
+    return modules;
+  }
+
+  // The arguments the controller chart's Deployment gives the controller.
+  std::vector<std::string> chartControllerArgs() {
+    auto manifest = run({"get", "manifest", "kubewarden-controller"});
+    EXPECT_EQ(manifest.status, 0) << manifest.out;
+    json deployment =
+        findObject(parseManifests(manifest.out), "Deployment", "kubewarden-controller");
+    EXPECT_TRUE(deployment.is_object()) << manifest.out;
+    if (!deployment.is_object()) return {};
+    json container = deployment["spec"]["template"]["spec"]["containers"][0];
+    EXPECT_EQ(container["command"], json::array({"/kubewarden-controller"}));
+    return container["args"].get<std::vector<std::string>>();
+  }
+
+  // Our controller with the chart's arguments and certificate, reached by the API server through
+  // the chart's webhook Service (an EndpointSlice to its loopback port, see README.md).
+  std::unique_ptr<ControllerProcess> startChartsController() {
+    auto secret = getJson("/api/v1/namespaces/" + ns_ + "/secrets/webhook-server-cert");
+    EXPECT_TRUE(secret.is_object()) << "the chart made no webhook-server-cert Secret";
+    if (!secret.is_object()) return nullptr;
+    fs::path certs = dir_ / "serving-certs";  // where the Deployment mounts the Secret
+    fs::create_directories(certs);
+    std::ofstream(certs / "tls.crt") << base64Decode(secret["data"]["tls.crt"]);
+    std::ofstream(certs / "tls.key") << base64Decode(secret["data"]["tls.key"]);
+    uint16_t port = cluster::freePorts(1).at(0);
+    std::vector<std::string> args;
+    for (const std::string& arg : chartControllerArgs()) {
+      // ControllerProcess passes the deployments namespace itself.
+      if (arg.rfind("--deployments-namespace=", 0) == 0) {
+        EXPECT_EQ(arg, "--deployments-namespace=" + ns_);
+        continue;
+      }
+      args.push_back(arg);
+    }
+    EXPECT_NE(std::find(args.begin(), args.end(), "--default-policy-server=default"), args.end());
+    args.insert(args.end(), {"--webhook-bind-address=127.0.0.1:" + std::to_string(port),
+                             "--webhook-cert-dir=" + certs.string()});
+    auto process = std::make_unique<ControllerProcess>(env_, ns_, "", "charts", args);
+    routeToLoopback("kubewarden-controller-webhook-service", port);
+    return process;
+  }
+
+  void routeToLoopback(const std::string& service, uint16_t port) {
+    json slice = cluster::loopbackEndpointSlice(ns_, service, "https", port);
+    slice["metadata"]["uid"] = randomUid();
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    char created[32];
+    std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    slice["metadata"]["creationTimestamp"] = created;
+    slice_ = slice["metadata"]["name"];
+    auto stored = storeInEtcd(env_.state[kClusterEtcd],
+                              "/registry/endpointslices/" + ns_ + "/" + slice_, slice);
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+  }
+
+  // helm install of a chart whose objects go through the controller's webhooks: retried (after
+  // removing the failed release) until the webhooks answer.
+  void installThroughWebhooks(const std::string& chart, std::vector<std::string> values,
+                              const ControllerProcess& process) {
+    HelmResult result;
+    std::vector<std::string> args{"install", chart, chartDir(chart).string()};
+    args.insert(args.end(), values.begin(), values.end());
+    ASSERT_TRUE(waitFor(
+        [&] {
+          result = run(args);
+          if (result.status != 0) (void)run({"uninstall", chart, "--no-hooks"});
+          return result.status == 0;
+        },
+        std::chrono::seconds(60)))
+        << result.out << "\n"
+        << process.log();
+  }
+
+  std::string policyStatus(const std::string& name) {
+    auto policy = getJson(kPolicies + "clusteradmissionpolicies/" + name);
+    if (!policy.is_object()) return "<absent>";
+    return policy.value("status", json::object()).value("policyStatus", "");
+  }
+
+  // In a namespace no recommended policy skips: a privileged Pod is refused by
+  // no-privileged-pod, a plain one admitted (dry runs: nothing is stored for the stand-in).
+  void expectPrivilegedPodRefused() {
+    auto apps = createNamespace(*admin_, ns_ + "-apps");
+    ASSERT_TRUE(apps.ok()) << apps.error().message;
+    auto pod = [&](bool privileged) {
+      json container = {{"name", "app"}, {"image", "registry.invalid/app:1"}};
+      if (privileged) container["securityContext"] = {{"privileged", true}};
+      json body = {{"apiVersion", "v1"},
+                   {"kind", "Pod"},
+                   {"metadata", {{"name", privileged ? "privileged" : "plain"}}},
+                   {"spec", {{"containers", json::array({container})}}}};
+      return admin_->request("POST", "/api/v1/namespaces/" + *apps + "/pods?dryRun=All",
+                             body.dump(), "application/json");
+    };
+    auto refused = pod(true);
+    ASSERT_TRUE(refused.ok()) << refused.error().message;
+    EXPECT_EQ(refused->status, 400) << refused->body;
+    EXPECT_EQ(json::parse(refused->body, nullptr, false).value("message", ""),
+              "admission webhook \"clusterwide-no-privileged-pod.kubewarden.admission\" denied "
+              "the request: Privileged container is not allowed")
+        << refused->body;
+    auto admitted = pod(false);
+    ASSERT_TRUE(admitted.ok()) << admitted.error().message;
+    EXPECT_EQ(admitted->status, 201) << admitted->body;
+  }
+
+  // What the controller chart's pre-delete hook Job would do (no kubelet runs it here): each of
+  // its containers' kubectl commands in order, with the namespace its ServiceAccount gives it.
+  void runPreDeleteHook() {
+    auto hooks = run({"get", "hooks", "kubewarden-controller"});
+    ASSERT_EQ(hooks.status, 0) << hooks.out;
+    json job = findObject(parseManifests(hooks.out), "Job", "kubewarden-controller-pre-delete");
+    ASSERT_TRUE(job.is_object()) << hooks.out;
+    const json& pod = job["spec"]["template"]["spec"];
+    json steps = pod.value("initContainers", json::array());
+    for (const json& c : pod["containers"]) steps.push_back(c);
+    for (const json& step : steps) {
+      auto command = step["command"].get<std::vector<std::string>>();
+      ASSERT_FALSE(command.empty());
+      ASSERT_EQ(command[0], "kubectl") << step.dump();
+      std::string args;
+      for (size_t i = 1; i < command.size(); ++i) args += " '" + command[i] + "'";
+      auto done = kubectl(args.substr(1));
+      ASSERT_EQ(done.status, 0) << step["name"] << ": " << done.out;
+    }
+  }
+
+  // The webhook configurations the controller made for policies (label kubewarden=true).
+  std::string policyWebhooks() {
+    auto got = kubectl(
+        "get validatingwebhookconfigurations,mutatingwebhookconfigurations "
+        "-l kubewarden=true -o name");
+    return got.status == 0 ? got.out : "kubectl failed: " + got.out;
+  }
+
+  // What the controller made for PolicyServers in the deployments namespace (policy-server*).
+  std::string policyServerObjects() {
+    auto got = kubectl("get deployments,services,secrets,configmaps -o name");
+    if (got.status != 0) return "kubectl failed: " + got.out;
+    std::string left;
+    std::istringstream in(got.out);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("/policy-server") != std::string::npos) left += line + "\n";
+    return left;
+  }
+
   fs::path dir_;
-  int lock_fd_ = -1;
+  std::unique_ptr<ChartsLock> lock_;
+  std::string slice_;  // the EndpointSlice written to etcd, if any
 };
 
 // Without a controller process: every chart's objects are accepted by the API server, an
@@ -172,84 +370,80 @@ TEST_F(HelmInstall, EveryObjectIsAcceptedAndUninstallLeavesNothing) {
   expectNothingLeft();
 }
 
-// The whole order with our controller running as a process (no kubelet here, so it stands in
-// for the Deployment): its webhooks, reached through the chart's Service, default and validate
-// the defaults chart's PolicyServer; uninstalling the defaults chart lets the controller remove
-// the finalizer. Fails until build/bin/kubewarden-controller exists.
-// TODO(lead): once the controller reconciles, also wait for the PolicyServer and policies to be
-// active and for a privileged Pod to be refused (issue #13 acceptance).
-TEST_F(HelmInstall, ControllerProcessServesTheChartsWebhooksInOrder) {
+// The acceptance of issue 13 end to end: the three charts in order, our controller run as a
+// process with the arguments of the chart's Deployment (no kubelet runs the Deployment here),
+// the defaults chart's recommended policies pulled from a local registry (no internet here),
+// all of them active, a privileged Pod refused with the policy's message, and nothing of
+// Kubewarden left after uninstalling in reverse order. The recommended policies are cluster-wide
+// webhooks, so CTest runs this test alone (RUN_SERIAL, tests/CMakeLists.txt).
+TEST_F(HelmInstall, ControllerReconcilesTheDefaultsChartAndAPrivilegedPodIsRefused) {
+  requireStandin();
+  if (HasFatalFailure() || IsSkipped()) return;
+  if (auto why = RegistryProcess::unavailableReason(RegistryProcess::Mode::Http); !why.empty())
+    KW_CANT_RUN() << why;
   fs::path controller = binDir() / "kubewarden-controller";
   ASSERT_TRUE(fs::exists(controller)) << controller << " is missing (the controller's target)";
+  RegistryProcess registry(RegistryProcess::Mode::Http);
+  ASSERT_TRUE(registry.ready()) << registry.error();
+  auto modules = pushRecommendedModules(registry);
+  ASSERT_EQ(modules.size(), 6u);
 
   // Other cluster tests apply these CRDs with kubectl; Helm adopts them (they go with it).
   install("kubewarden-crds", {"--take-ownership"});
   ASSERT_TRUE(waitFor([&] { return crdsEstablished(); })) << "CRDs never served";
   install("kubewarden-controller");
   expectAllObjectsStored("kubewarden-controller");
+  auto process = startChartsController();
+  ASSERT_TRUE(process) << "the controller did not start";
 
-  // The chart's certificate, where the controller reads it in its pod.
-  auto secret = getJson("/api/v1/namespaces/" + ns_ + "/secrets/webhook-server-cert");
-  ASSERT_TRUE(secret.is_object());
-  fs::path certs = dir_ / "serving-certs";
-  fs::create_directories(certs);
-  std::ofstream(certs / "tls.crt") << base64Decode(secret["data"]["tls.crt"]);
-  std::ofstream(certs / "tls.key") << base64Decode(secret["data"]["tls.key"]);
-  uint16_t port = cluster::freePorts(1).at(0);
-  pid_t pid = cluster::spawnDaemon(
-      {controller.string(), "--kubeconfig", env_.kubeconfig.string(),
-       "--deployments-namespace=" + ns_, "--default-policy-server=default",
-       "--webhook-bind-address=127.0.0.1:" + std::to_string(port),
-       "--webhook-cert-dir=" + certs.string(), "--health-probe-bind-address=127.0.0.1:0",
-       "--metrics-bind-address=127.0.0.1:0"},
-      dir_ / "controller.log");
-  ASSERT_GT(pid, 0);
-  struct Stop {
-    pid_t pid;
-    ~Stop() { cluster::terminate(pid, std::chrono::seconds(10)); }
-  } stop{pid};
-
-  // The chart's webhook Service → our loopback port (see tests/cluster/README.md).
-  json slice =
-      cluster::loopbackEndpointSlice(ns_, "kubewarden-controller-webhook-service", "https", port);
-  slice["metadata"]["uid"] = randomUid();
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char created[32];
-  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  slice["metadata"]["creationTimestamp"] = created;
-  auto stored = storeInEtcd(
-      env_.state[kClusterEtcd],
-      "/registry/endpointslices/" + ns_ + "/" + slice["metadata"]["name"].get<std::string>(),
-      slice);
-  ASSERT_TRUE(stored.ok()) << stored.error().message;
-
-  // The defaults chart goes through the controller's webhooks once they answer.
-  HelmResult defaults;
-  ASSERT_TRUE(waitFor(
-      [&] {
-        defaults = run({"install", "kubewarden-defaults", chartDir("kubewarden-defaults").string(),
-                        "--set", "recommendedPolicies.enabled=true"});
-        if (defaults.status != 0) (void)run({"uninstall", "kubewarden-defaults", "--no-hooks"});
-        return defaults.status == 0;
-      },
-      std::chrono::seconds(60)))
-      << defaults.out << "\n"
-      << cluster::tailOf(dir_ / "controller.log");
+  // An air-gapped install: systemDefaultRegistry points the PolicyServer's image (the stand-in
+  // runs our policy-server whatever the image) and the policies' modules at the local registry.
+  std::vector<std::string> values = {
+      "--set", "recommendedPolicies.enabled=true",
+      "--set", "recommendedPolicies.defaultPolicyMode=protect",
+      "--set", "global.cattle.systemDefaultRegistry=" + registry.host(),
+      "--set", "policyServer.insecureSources={" + registry.host() + "}"};
+  installThroughWebhooks("kubewarden-defaults", values, *process);
+  if (HasFatalFailure()) return;
   expectAllObjectsStored("kubewarden-defaults");
-  auto policy =
-      getJson("/apis/policies.kubewarden.io/v1/clusteradmissionpolicies/no-privileged-pod");
-  EXPECT_EQ(policy["spec"]["policyServer"], "default");  // set by the defaulting webhook
+
+  for (const auto& [name, module] : modules) {
+    auto policy = getJson(kPolicies + "clusteradmissionpolicies/" + name);
+    ASSERT_TRUE(policy.is_object()) << name;
+    EXPECT_EQ(policy["spec"]["module"], registry.host() + "/" + module) << name;
+    EXPECT_EQ(policy["spec"]["policyServer"], "default") << name;  // the defaulting webhook
+  }
+  for (const auto& [name, module] : modules) {
+    EXPECT_TRUE(waitFor([&] { return policyStatus(name) == "active"; }, std::chrono::seconds(150)))
+        << name << " is " << policyStatus(name) << "\n"
+        << process->log();
+  }
+  auto ps = getJson(kPolicies + "policyservers/default");
+  ASSERT_TRUE(ps.is_object());
+  ASSERT_TRUE(ps["status"].contains("conditions")) << ps.dump();
+  for (const json& c : ps["status"]["conditions"]) EXPECT_EQ(c["status"], "True") << c.dump();
+  auto deployment =
+      getJson("/apis/apps/v1/namespaces/" + ns_ + "/deployments/policy-server-default");
+  ASSERT_TRUE(deployment.is_object());
+  EXPECT_EQ(deployment["status"]["readyReplicas"], 1) << deployment["status"].dump();
+
+  expectPrivilegedPodRefused();
 
   ASSERT_EQ(run({"uninstall", "kubewarden-defaults", "--wait"}).status, 0);
-  EXPECT_TRUE(waitFor([&] {
-    return getJson("/apis/policies.kubewarden.io/v1/policyservers/default").is_null();
-  })) << "the controller never removed the PolicyServer's finalizer\n"
-      << cluster::tailOf(dir_ / "controller.log");
+  EXPECT_TRUE(waitFor([&] { return getJson(kPolicies + "policyservers/default").is_null(); }))
+      << "the controller never removed the PolicyServer's finalizer\n"
+      << process->log();
+  EXPECT_TRUE(waitFor([&] { return policyWebhooks() == ""; })) << policyWebhooks();
+  // Only the root CA is left for the controller chart's hook.
+  EXPECT_TRUE(waitFor([&] { return policyServerObjects() == "secret/policy-server-root-ca\n"; }))
+      << policyServerObjects();
+  runPreDeleteHook();
+  process.reset();
   ASSERT_EQ(run({"uninstall", "kubewarden-controller", "--no-hooks", "--wait"}).status, 0);
   ASSERT_EQ(run({"uninstall", "kubewarden-crds", "--wait"}).status, 0);
   expectNothingLeft();
+  EXPECT_EQ(policyWebhooks(), "");
+  EXPECT_EQ(policyServerObjects(), "");
 }
 
 }  // namespace
