@@ -39,7 +39,10 @@ Result<std::string> PodAddresses::allocate() {
       return ip;
     }
     std::string output = tailOf(log_, fs::file_size(log_) - before);
-    if (output.find("File exists") != std::string::npos) continue;  // another stand-in's
+    // Another stand-in's: older kernels say "File exists", newer ones "Address already assigned".
+    if (output.find("File exists") != std::string::npos ||
+        output.find("already assigned") != std::string::npos)
+      continue;
     return makeError("cannot add " + ip + "/32 to lo (`ip addr add` exited " +
                      std::to_string(status) + ": " + output +
                      "); the kubelet stand-in gives each Pod its own address and needs "

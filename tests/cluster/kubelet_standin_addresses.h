@@ -1,8 +1,8 @@
 // Part of the kubelet stand-in (kubelet_standin.h): Pod IPs as extra addresses on `lo`.
 // 10.244.0.N/32 is not loopback to the API (it refuses 127.0.0.0/8 endpoints), yet only this
 // machine reaches it. Adding needs CAP_NET_ADMIN (root). The kernel arbitrates between several
-// stand-ins on one machine: an address another one holds fails with "File exists" and the next
-// N is tried. What we hold is recorded in a file, so a killed run's addresses can be removed.
+// stand-ins on one machine: an address another one holds fails ("File exists", or "Address
+// already assigned" from newer kernels) and the next N is tried. What we hold is recorded in a file, so a killed run's addresses can be removed.
 #pragma once
 
 #include <filesystem>
