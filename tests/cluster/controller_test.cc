@@ -179,6 +179,9 @@ class ControllerCluster : public ClusterTest {
 
 TEST_F(ControllerCluster, PolicyServerGetsItsSecretsConfigMapDeploymentAndService) {
   ControllerProcess controller(env_, deploy_ns_, selector_, "controller");
+  // A PolicyServer left with its finalizer and no controller would hold the CRDs in Terminating
+  // when the Helm install test uninstalls them.
+  Cleanup cleanup{*this};
   std::string ps = psName();
   json created = create(kPolicies + "policyservers", policyServerObject(ps));
   ASSERT_FALSE(created.is_null());
@@ -413,6 +416,7 @@ TEST_F(ControllerCluster, LeaderHandsOverOnShutdown) {
   ASSERT_TRUE(waitFor([&] { return !holder().empty(); })) << first->log();
   std::string first_id = holder();
   ControllerProcess second(env_, deploy_ns_, selector_, "second", elect);
+  Cleanup cleanup{*this};  // gone before `second` stops
   ASSERT_TRUE(waitFor([&] { return second.ready(); })) << second.log();
   EXPECT_EQ(holder(), first_id) << "the standby must not take a held lease";
 
