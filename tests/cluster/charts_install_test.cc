@@ -175,8 +175,11 @@ class HelmInstall : public ClusterTest {
   }
 
   // Our controller with the chart's arguments and certificate, reached by the API server through
-  // the chart's webhook Service (an EndpointSlice to its loopback port, see README.md).
-  std::unique_ptr<ControllerProcess> startChartsController() {
+  // the chart's webhook Service (an EndpointSlice to its loopback port, see README.md). Besides
+  // the chart's arguments it gets the hidden --label-selector `selector`: PolicyServers and
+  // policies are cluster-wide, and those other tests leave must not be reconciled into this
+  // test's namespace.
+  std::unique_ptr<ControllerProcess> startChartsController(const std::string& selector) {
     auto secret = getJson("/api/v1/namespaces/" + ns_ + "/secrets/webhook-server-cert");
     EXPECT_TRUE(secret.is_object()) << "the chart made no webhook-server-cert Secret";
     if (!secret.is_object()) return nullptr;
@@ -197,7 +200,7 @@ class HelmInstall : public ClusterTest {
     EXPECT_NE(std::find(args.begin(), args.end(), "--default-policy-server=default"), args.end());
     args.insert(args.end(), {"--webhook-bind-address=127.0.0.1:" + std::to_string(port),
                              "--webhook-cert-dir=" + certs.string()});
-    auto process = std::make_unique<ControllerProcess>(env_, ns_, "", "charts", args);
+    auto process = std::make_unique<ControllerProcess>(env_, ns_, selector, "charts", args);
     routeToLoopback("kubewarden-controller-webhook-service", port);
     return process;
   }
@@ -393,7 +396,9 @@ TEST_F(HelmInstall, ControllerReconcilesTheDefaultsChartAndAPrivilegedPodIsRefus
   ASSERT_TRUE(waitFor([&] { return crdsEstablished(); })) << "CRDs never served";
   install("kubewarden-controller");
   expectAllObjectsStored("kubewarden-controller");
-  auto process = startChartsController();
+  // The defaults chart labels its objects with additionalLabels: the controller sees only them.
+  const std::string label = "kw-test";
+  auto process = startChartsController(label + "=" + ns_);
   ASSERT_TRUE(process) << "the controller did not start";
 
   // An air-gapped install: systemDefaultRegistry points the PolicyServer's image (the stand-in
@@ -402,7 +407,8 @@ TEST_F(HelmInstall, ControllerReconcilesTheDefaultsChartAndAPrivilegedPodIsRefus
       "--set", "recommendedPolicies.enabled=true",
       "--set", "recommendedPolicies.defaultPolicyMode=protect",
       "--set", "global.cattle.systemDefaultRegistry=" + registry.host(),
-      "--set", "policyServer.insecureSources={" + registry.host() + "}"};
+      "--set", "policyServer.insecureSources={" + registry.host() + "}",
+      "--set", "additionalLabels." + label + "=" + ns_};
   installThroughWebhooks("kubewarden-defaults", values, *process);
   if (HasFatalFailure()) return;
   expectAllObjectsStored("kubewarden-defaults");
