@@ -60,11 +60,15 @@ class HelmInstall : public ClusterTest {
   }
 
   void TearDown() override {
-    // Whatever a failed test left: releases go in reverse order, ignoring errors.
-    for (const std::string release :
-         {"kubewarden-defaults", "kubewarden-controller", "kubewarden-crds"}) {
+    // Whatever a failed test left: releases go in reverse order, ignoring errors. No controller
+    // runs any more to lift the default PolicyServer's finalizer, which would keep the CRDs
+    // Terminating for every later test: lift it here.
+    (void)run({"uninstall", "kubewarden-defaults", "--no-hooks", "--ignore-not-found"});
+    if (admin_ && getJson(kPolicies + "policyservers/default").is_object())
+      (void)kubectl(
+          R"(patch policyserver default --type=merge -p '{"metadata":{"finalizers":null}}')");
+    for (const std::string release : {"kubewarden-controller", "kubewarden-crds"})
       (void)run({"uninstall", release, "--no-hooks", "--ignore-not-found"});
-    }
     if (!slice_.empty())
       (void)admin_->request(
           "DELETE", "/apis/discovery.k8s.io/v1/namespaces/" + ns_ + "/endpointslices/" + slice_);
@@ -419,11 +423,16 @@ TEST_F(HelmInstall, ControllerReconcilesTheDefaultsChartAndAPrivilegedPodIsRefus
     EXPECT_EQ(policy["spec"]["module"], registry.host() + "/" + module) << name;
     EXPECT_EQ(policy["spec"]["policyServer"], "default") << name;  // the defaulting webhook
   }
-  for (const auto& [name, module] : modules) {
-    EXPECT_TRUE(waitFor([&] { return policyStatus(name) == "active"; }, std::chrono::seconds(150)))
-        << name << " is " << policyStatus(name) << "\n"
-        << process->log();
-  }
+  // One deadline for all six: they share one rollout of the default PolicyServer.
+  auto statuses = [&] {
+    std::string all;
+    for (const auto& [name, module] : modules) all += name + ": " + policyStatus(name) + "\n";
+    return all;
+  };
+  std::string all_active;
+  for (const auto& [name, module] : modules) all_active += name + ": active\n";
+  ASSERT_TRUE(waitFor([&] { return statuses() == all_active; }, std::chrono::seconds(150)))
+      << statuses() << process->log();
   auto ps = getJson(kPolicies + "policyservers/default");
   ASSERT_TRUE(ps.is_object());
   ASSERT_TRUE(ps["status"].contains("conditions")) << ps.dump();
