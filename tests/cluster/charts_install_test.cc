@@ -441,6 +441,9 @@ TEST_F(HelmInstall, ControllerReconcilesTheDefaultsChartAndAPrivilegedPodIsRefus
       getJson("/apis/apps/v1/namespaces/" + ns_ + "/deployments/policy-server-default");
   ASSERT_TRUE(deployment.is_object());
   EXPECT_EQ(deployment["status"]["readyReplicas"], 1) << deployment["status"].dump();
+  // The image the chart named, through the PolicyServer (the stand-in runs our policy-server).
+  EXPECT_EQ(deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+            registry.host() + "/kubewarden/policy-server:v1.10.0");
 
   expectPrivilegedPodRefused();
 
