@@ -382,6 +382,55 @@ TEST_F(ControllerWithActivePolicy, StaysQuietWhenThePolicyIsRelabelled) {
   EXPECT_EQ((*after)["status"], (*before)["status"]);
 }
 
+// AdmissionPolicy (§4.5): its own namespace only, Namespaced rules, a "namespaced-" unique name;
+// `mutating` picks the configuration kind, and flipping it moves the webhook across kinds.
+TEST_F(ControllerWithActivePolicy, AdmissionPolicyGetsANamespacedWebhookThatFollowsMutating) {
+  const std::string name = "mutate", unique = "namespaced-" + ns_ + "-" + name;
+  const std::string path =
+      "/apis/policies.kubewarden.io/v1/namespaces/" + ns_ + "/admissionpolicies/" + name;
+  json ap = clusterPolicyObject(name, ps_, /*mutating=*/true);
+  ap["kind"] = "AdmissionPolicy";
+  ap["metadata"]["namespace"] = ns_;
+  ap["spec"].erase("namespaceSelector");
+  ASSERT_FALSE(
+      create("/apis/policies.kubewarden.io/v1/namespaces/" + ns_ + "/admissionpolicies", ap)
+          .is_null());
+  auto status = [&] {
+    auto p = get(path);
+    return p ? (*p).value("status", json::object()).value("policyStatus", "") : "<absent>";
+  };
+  ASSERT_TRUE(waitFor([&] { return status() == "active"; }, 90s)) << controller_->log();
+
+  const std::string mutating = kAdmissionReg + "mutatingwebhookconfigurations/" + unique;
+  const std::string validating = kAdmissionReg + "validatingwebhookconfigurations/" + unique;
+  auto hook = get(mutating);
+  ASSERT_TRUE(hook) << controller_->log();
+  EXPECT_FALSE(get(validating));
+  EXPECT_EQ((*hook)["metadata"]["labels"]["kubewardenPolicyScope"], "namespace");
+  EXPECT_EQ((*hook)["metadata"]["annotations"]["kubewardenPolicyName"], name);
+  EXPECT_EQ((*hook)["metadata"]["annotations"]["kubewardenPolicyNamespace"], ns_);
+  const json& w = (*hook)["webhooks"][0];
+  EXPECT_EQ(w["name"], unique + ".kubewarden.admission");
+  EXPECT_EQ(w["clientConfig"]["service"]["path"], "/validate/" + unique);
+  EXPECT_EQ(w["namespaceSelector"],
+            (json{{"matchLabels", {{"kubernetes.io/metadata.name", ns_}}}}));
+  EXPECT_EQ(w["rules"][0]["scope"], "Namespaced");
+  auto cm = get(nsPath("configmaps", "policy-server-" + ps_));
+  ASSERT_TRUE(cm);
+  json entry = json::parse((*cm)["data"]["policies.yml"].get<std::string>())[unique];
+  EXPECT_EQ(entry["namespacedName"], (json{{"Namespace", ns_}, {"Name", name}}));
+  EXPECT_EQ(entry["allowedToMutate"], true);
+
+  json patch = {{"spec", {{"mutating", false}}}};
+  ASSERT_EQ(send("PATCH", path, patch, "application/merge-patch+json"), 200);
+  EXPECT_TRUE(waitFor([&] { return get(validating) && !get(mutating); }, 90s))
+      << controller_->log();
+
+  ASSERT_EQ(send("DELETE", path, nullptr), 200);
+  EXPECT_TRUE(waitFor([&] { return status() == "<absent>" && !get(validating); }))
+      << controller_->log();
+}
+
 TEST_F(ControllerWithActivePolicy, DeletingThePolicyRemovesWebhookAndConfigMapEntry) {
   ASSERT_EQ(send("DELETE", kPolicies + "clusteradmissionpolicies/" + cap_, nullptr), 200);
   EXPECT_TRUE(waitFor([&] { return !get(hook_path_); })) << controller_->log();
