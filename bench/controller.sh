@@ -75,14 +75,17 @@ per_resource() {
 controller_sent() {
   local port
   port=$(tr '\0' '\n' </proc/"$pid"/cmdline | awk 'p {print; exit} /^--metrics-bind-address$/ {p=1}')
-  curl -s "http://$port/metrics" | awk '/^rest_client_requests_total/ {s+=$NF} END {print s+0}'
+  curl -s "http://$port/metrics" | awk -v m="$1" '$0 ~ "^"m {s+=$NF} END {print s+0}'
 }
 if [ "$idle" -gt 0 ]; then
   a=$(mktemp); b=$(mktemp)
-  per_resource >"$a"; sent_before=$(controller_sent)
+  per_resource >"$a"; sent_before=$(controller_sent rest_client_requests_total)
+  lists_before=$(controller_sent kubewarden_controller_informer_lists_total)
   sleep "$idle"  # the measurement window itself, not a synchronisation
-  per_resource >"$b"; sent_after=$(controller_sent)
+  per_resource >"$b"; sent_after=$(controller_sent rest_client_requests_total)
+  lists_after=$(controller_sent kubewarden_controller_informer_lists_total)
   echo "idle ${idle} s: writes and reads the controller sent outside its watches: $((sent_after - sent_before)) (its rest_client_requests_total)"
+  echo "idle ${idle} s: full lists the controller's informers made: $((lists_after - lists_before))"
   echo "idle ${idle} s: API server non-watch requests by verb and resource (all clients, this script's /metrics reads included):"
   join -a2 -e0 -o 0,1.2,2.2 <(awk '{print $1"/"$2, $3}' "$a" | sort) <(awk '{print $1"/"$2, $3}' "$b" | sort) |
     awk '$3 - $2 > 0 {printf "  %-45s %d\n", $1, $3 - $2}'

@@ -133,6 +133,8 @@ void Controller::makeInformers() {
                 validating_.get(),     mutating_.get(),         secrets_.get(),
                 config_maps_.get(),    deployments_.get(),      replica_sets_.get(),
                 pods_.get(),           services_.get(),         pdbs_.get()};
+  for (Informer* informer : informers_)
+    metrics_.addInformer(informer->type().plural, &informer->reflector());
   // First listener of each informer: once the watch has caught up with (or deleted) what we
   // wrote, the cache is the truth again, before any handler enqueues work for that object.
   for (Informer* informer : informers_) {

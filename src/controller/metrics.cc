@@ -20,6 +20,11 @@ void ControllerMetrics::countRequest(const std::string& method, long status) {
   ++requests_[{method, status}];
 }
 
+void ControllerMetrics::addInformer(std::string resource, const kube::Reflector* reflector) {
+  std::lock_guard lock(mu_);
+  informers_.emplace_back(std::move(resource), reflector);
+}
+
 void ControllerMetrics::addQueue(std::string name, const WorkQueue* queue) {
   std::lock_guard lock(mu_);
   queues_.emplace_back(std::move(name), queue);
@@ -71,6 +76,17 @@ std::string ControllerMetrics::render() const {
   out += "# TYPE workqueue_adds_total counter\n";
   for (const auto& [name, queue] : queues_)
     out += fmt::format("workqueue_adds_total{{name=\"{}\"}} {}\n", name, queue->stats().adds);
+  out += "# HELP kubewarden_controller_informer_lists_total Full lists an informer made\n";
+  out += "# TYPE kubewarden_controller_informer_lists_total counter\n";
+  for (const auto& [resource, reflector] : informers_)
+    out += fmt::format("kubewarden_controller_informer_lists_total{{resource=\"{}\"}} {}\n",
+                       resource, reflector->stats().lists);
+  out +=
+      "# HELP kubewarden_controller_informer_watches_total Watch connections an informer "
+      "opened\n# TYPE kubewarden_controller_informer_watches_total counter\n";
+  for (const auto& [resource, reflector] : informers_)
+    out += fmt::format("kubewarden_controller_informer_watches_total{{resource=\"{}\"}} {}\n",
+                       resource, reflector->stats().watches);
   out += "# HELP rest_client_requests_total Number of HTTP requests, partitioned by status code "
          "and method\n# TYPE rest_client_requests_total counter\n";
   for (const auto& [key, n] : requests_)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "controller/work_queue.h"
+#include "kube/reflector.h"
 
 namespace kw::controller {
 
@@ -27,6 +28,8 @@ class ControllerMetrics {
   // One API request: method ("GET", "POST"…) and HTTP status (0 when no answer came).
   void countRequest(const std::string& method, long status);
   void addQueue(std::string name, const WorkQueue* queue);
+  // An informer's full lists and watch connections: a steady controller only re-watches.
+  void addInformer(std::string resource, const kube::Reflector* reflector);
 
   uint64_t requests(const std::string& method) const;  // all codes
   uint64_t reconciles(const std::string& controller) const;
@@ -44,6 +47,7 @@ class ControllerMetrics {
   std::map<std::string, Histogram> latency_;
   std::map<std::pair<std::string, long>, uint64_t> requests_;
   std::vector<std::pair<std::string, const WorkQueue*>> queues_;
+  std::vector<std::pair<std::string, const kube::Reflector*>> informers_;
 };
 
 }  // namespace kw::controller
