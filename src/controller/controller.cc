@@ -226,7 +226,8 @@ void Controller::wireHandlers() {
                        metaString(*obj, "name"));
         continue;
       }
-      queueOf(ref->kind).add(queueKey(ref->ns, ref->name));
+      // Someone deleted or edited a webhook: admission is unguarded until it is back.
+      queueOf(ref->kind).addUrgent(queueKey(ref->ns, ref->name));
     }
   };
   validating_->onChange(webhook_handler);

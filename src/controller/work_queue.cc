@@ -19,6 +19,23 @@ void WorkQueue::add(const std::string& key) {
   enqueueLocked(key);
 }
 
+void WorkQueue::addUrgent(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return;
+  if (!dirty_.contains(key)) {
+    dirty_.insert(key);
+    ++stats_.adds;
+  } else if (!processing_.contains(key)) {
+    std::erase(queue_, key);  // waiting already: only its place changes
+  }
+  if (processing_.contains(key)) {
+    urgent_.insert(key);  // done() puts it in front
+    return;
+  }
+  queue_.push_front(key);
+  cv_.notify_one();
+}
+
 void WorkQueue::addAfter(const std::string& key, std::chrono::milliseconds delay) {
   if (delay <= std::chrono::milliseconds::zero()) return add(key);
   std::lock_guard lock(mu_);
@@ -92,8 +109,12 @@ std::optional<std::string> WorkQueue::get() {
 void WorkQueue::done(const std::string& key) {
   std::lock_guard lock(mu_);
   processing_.erase(key);
+  bool urgent = urgent_.erase(key) > 0;
   if (dirty_.contains(key) && !shutting_down_) {
-    queue_.push_back(key);
+    if (urgent)
+      queue_.push_front(key);
+    else
+      queue_.push_back(key);
     cv_.notify_one();
   }
 }

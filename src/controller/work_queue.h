@@ -37,6 +37,9 @@ class WorkQueue {
   explicit WorkQueue(QueueBackoff backoff) : backoff_(backoff) {}
 
   void add(const std::string& key);
+  // Like add, but ahead of every waiting key (moved to the front if it already waits): for
+  // repairs, which must not wait behind a burst of routine reconciles.
+  void addUrgent(const std::string& key);
   // Queues `key` once `delay` has passed; an earlier pending schedule of the same key wins.
   void addAfter(const std::string& key, std::chrono::milliseconds delay);
   // After a failure: base * 2^(failures so far), capped at max.
@@ -63,6 +66,7 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> dirty_;       // queued (or to be re-queued when done)
   std::set<std::string> processing_;  // held by a worker
+  std::set<std::string> urgent_;      // held by a worker and re-added urgently meanwhile
   std::multimap<Clock::time_point, std::string> delayed_;
   std::map<std::string, Clock::time_point> delayed_at_;
   std::map<std::string, int> failures_;

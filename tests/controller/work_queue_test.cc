@@ -37,6 +37,35 @@ TEST(WorkQueue, AKeyAddedWhileProcessedComesBackAfterDoneOnly) {
   EXPECT_EQ(q.stats().depth, 0u);
 }
 
+TEST(WorkQueue, UrgentKeysGoAheadOfWaitingOnesWithoutDuplicates) {
+  WorkQueue q;
+  for (const char* k : {"a", "b", "c"}) q.add(k);
+  q.addUrgent("c");  // already waiting: moves to the front, still once
+  q.addUrgent("d");  // new: in front of everything
+  EXPECT_EQ(q.stats().depth, 4u);
+  EXPECT_EQ(q.stats().adds, 4u);
+  for (const char* want : {"d", "c", "a", "b"}) {
+    auto key = q.get();
+    ASSERT_TRUE(key);
+    EXPECT_EQ(*key, want);
+    q.done(*key);
+  }
+  EXPECT_EQ(q.stats().depth, 0u);
+}
+
+TEST(WorkQueue, AnUrgentKeyHeldByAWorkerComesBackFirstAfterDone) {
+  WorkQueue q;
+  q.add("a");
+  auto held = q.get();
+  ASSERT_EQ(*held, "a");
+  q.add("b");
+  q.addUrgent("a");
+  EXPECT_EQ(q.stats().depth, 1u) << "must not be handed to a second worker";
+  q.done("a");
+  EXPECT_EQ(*q.get(), "a");
+  EXPECT_EQ(*q.get(), "b");
+}
+
 TEST(WorkQueue, AddAfterDelaysAndKeepsTheEarliestSchedule) {
   WorkQueue q;
   auto start = std::chrono::steady_clock::now();
