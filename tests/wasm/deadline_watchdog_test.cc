@@ -28,7 +28,14 @@ TEST(DeadlineWatchdog, DisarmedTicketsNeverFire) {
                                               [&] { ++fired; });
     EXPECT_FALSE(DeadlineWatchdog::instance().disarm(t));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  // The watchdog fires in deadline order: once a later ticket has fired, any of the disarmed
+  // ones would have fired before it.
+  std::atomic<bool> sentinel{false};
+  DeadlineWatchdog::instance().arm(Clock::now() + std::chrono::milliseconds(40),
+                                   [&] { sentinel = true; });
+  auto t0 = Clock::now();
+  while (!sentinel && Clock::now() - t0 < std::chrono::seconds(5)) std::this_thread::yield();
+  ASSERT_TRUE(sentinel.load());
   EXPECT_EQ(fired.load(), 0);
 }
 
