@@ -308,10 +308,11 @@ TEST_P(EngineTest, OneCompiledModuleServesManyThreads) {
 
 KW_INSTANTIATE_FOR_ENGINES(EngineTest);
 
+#if defined(KW_WITH_WASMTIME)
 // Policies fail with the engine's text in their responses, so every engine must say the same.
 TEST(EngineParity, FailuresReadTheSameOnEveryEngine) {
   auto names = test::engineNames();
-  if (names.size() < 2) GTEST_SKIP() << "this build has one engine";
+  ASSERT_GE(names.size(), 2u) << "this build was configured with wasmtime beside V8";
   auto bytes = test::readFile(test::testWasmDir() / "engine_probe.wasm");
   ImportSet imports = probeImports();
   auto messages = [&](const std::string& name) {
@@ -341,6 +342,7 @@ TEST(EngineParity, FailuresReadTheSameOnEveryEngine) {
     EXPECT_EQ(messages(names[k]), reference) << names[k] << " against " << names[0];
   }
 }
+#endif  // KW_WITH_WASMTIME
 
 }  // namespace
 }  // namespace kw::wasm

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/cant_run.h"
 #include "support/engines.h"
 #include "support/test_env.h"
 
@@ -20,7 +21,7 @@ class CodeCacheTest : public ::testing::Test {
   void SetUp() override {
     auto names = test::engineNames();
     if (std::find(names.begin(), names.end(), "wasmtime") == names.end()) {
-      GTEST_SKIP() << "this build has no wasmtime engine";
+      KW_CANT_RUN() << "this build was configured with wasmtime, but it has no wasmtime engine";
     }
     std::string pattern = (fs::temp_directory_path() / "kw-code-cache-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
