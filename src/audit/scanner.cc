@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "audit/report_builder.h"
 #include "audit/review.h"
 #include "common/percent_encode.h"
 #include "controller/names.h"
@@ -284,32 +285,11 @@ Status Scanner::saveReport(const reports::PolicyReport& report, bool ns_report) 
 }
 
 Status Scanner::save(Scope& scope) {
-  // A stable order, so reports do not change between scans that found the same.
-  std::sort(scope.results.begin(), scope.results.end(), [](const auto& a, const auto& b) {
-    return std::pair(a.subjectUid(), a.policy) < std::pair(b.subjectUid(), b.policy);
-  });
-  if (!options_.per_resource_reports) {
-    reports::PolicyReport report = scope.ns.empty()
-                                       ? reports::clusterReport(run_uid_)
-                                       : reports::namespaceReport(scope.ns_ref, run_uid_);
-    report.results = std::move(scope.results);
-    report.skipped_policies = scope.skipped;
-    reports::recomputeSummary(report);
-    return saveReport(report, !scope.ns.empty());
-  }
-  std::map<std::string, reports::PolicyReport> by_resource;
-  for (reports::ReportResult& r : scope.results) {
-    auto it = by_resource.find(r.subjectUid());
-    if (it == by_resource.end())
-      it = by_resource
-               .emplace(r.subjectUid(), reports::resourceReport(r.resources.front(), run_uid_))
-               .first;
-    it->second.results.push_back(std::move(r));
-  }
-  for (auto& [uid, report] : by_resource) {
-    reports::recomputeSummary(report);
+  if (!options_.per_resource_reports)
+    return saveReport(scopeReport(scope.ns_ref, std::move(scope.results), scope.skipped, run_uid_),
+                      !scope.ns.empty());
+  for (const reports::PolicyReport& report : resourceReports(std::move(scope.results), run_uid_))
     if (auto s = saveReport(report, false); !s) return s;
-  }
   return okStatus();
 }
 
