@@ -5,7 +5,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 LOCAL_CLUSTER ?= $(BUILD_DIR)/local-cluster
 
-.PHONY: deps configure build test run demo bench format clean cluster cluster-policies cluster-down images
+.PHONY: deps configure build test run demo bench format clean cluster cluster-policies cluster-down images audit
 
 deps:
 	@bash scripts/deps.sh
@@ -43,6 +43,17 @@ cluster: build
 cluster-policies: build
 	$(BUILD_DIR)/bin/kw-cluster start --strict --dir $(LOCAL_CLUSTER) --tools $(BUILD_DIR)/tools/bin \
 	  --policy-server $(BUILD_DIR)/bin/policy-server --policies examples/policies.yml
+
+# One audit scan of the `make cluster` cluster (upstream runs the scanner as a CronJob). The
+# policy-servers' root CA comes from the controller's Secret; AUDIT_ARGS adds flags, e.g.
+# make audit AUDIT_ARGS="--store sqlite --store-path build/audit.db".
+AUDIT_ARGS ?=
+audit: build
+	$(BUILD_DIR)/tools/bin/kubectl --kubeconfig $(LOCAL_CLUSTER)/kubeconfig -n kubewarden \
+	  get secret policy-server-root-ca -o jsonpath='{.data.policy-server-root-ca-pem}' \
+	  | base64 -d > $(LOCAL_CLUSTER)/policy-server-root-ca.pem
+	$(BUILD_DIR)/bin/audit-scanner --kubeconfig $(LOCAL_CLUSTER)/kubeconfig -k kubewarden \
+	  --extra-ca $(LOCAL_CLUSTER)/policy-server-root-ca.pem $(AUDIT_ARGS)
 
 cluster-down:
 	@if [ -x $(BUILD_DIR)/bin/kw-cluster ]; then $(BUILD_DIR)/bin/kw-cluster stop --dir $(LOCAL_CLUSTER); fi

@@ -152,6 +152,7 @@ class AuditScannerCluster : public ClusterTest {
                 {"spec",
                  {{"policyServer", ps_},
                   {"module", module},
+                  {"mutating", false},
                   {"namespaceSelector", {{"matchLabels", {{"kubernetes.io/metadata.name", ns_}}}}},
                   {"rules", json::array({{{"apiGroups", {""}},
                                           {"apiVersions", {"v1"}},
