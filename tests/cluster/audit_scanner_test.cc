@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -125,7 +126,7 @@ class AuditScannerCluster : public ClusterTest {
 
   // Pods first, then the PolicyServer and the policy, until the policy is active. The root
   // CA the controller made is written to ca.pem for --extra-ca.
-  void deployPolicyAndPods() {
+  void deployPolicyAndPods(int replicas = 1) {
     for (int i = 0; i < kPods; ++i)
       ASSERT_FALSE(create("/api/v1/namespaces/" + ns_ + "/pods",
                           pod("pod-" + std::to_string(i), i < kPrivileged))
@@ -138,7 +139,8 @@ class AuditScannerCluster : public ClusterTest {
                {{"apiVersion", "policies.kubewarden.io/v1"},
                 {"kind", "PolicyServer"},
                 {"metadata", {{"name", ps_}, {"labels", labels}}},
-                {"spec", {{"image", "ghcr.io/kubewarden/policy-server:v1.10.0"}, {"replicas", 1}}}})
+                {"spec",
+                 {{"image", "ghcr.io/kubewarden/policy-server:v1.10.0"}, {"replicas", replicas}}}})
             .is_null());
     std::string module = "file://" + (guestDir() / "annotated" / "pod_privileged.wasm").string();
     ASSERT_FALSE(
@@ -185,6 +187,30 @@ class AuditScannerCluster : public ClusterTest {
     std::smatch m;
     if (!std::regex_search(log, m, std::regex("(\\d+) " + word + "[,;]"))) return -1;
     return std::stol(m[1]);
+  }
+
+  // How many /audit requests each policy-server Pod of this test logged (by log file), read
+  // from the Pods' logs the kubelet stand-in keeps: what the servers saw, not what we claim.
+  std::map<std::string, int> auditRequestsPerPod() {
+    std::map<std::string, int> out;
+    fs::path logs = fs::path(env_.state[kClusterStandinDir]) / "logs";
+    for (const auto& entry : fs::directory_iterator(logs)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind(deploy_ns_ + "_", 0) != 0) continue;
+      std::ifstream in(entry.path());
+      int n = 0;
+      for (std::string line; std::getline(in, line);)
+        if (line.find("] audit request_uid=") != std::string::npos &&
+            line.find("policy_id=\"clusterwide-" + cap_ + "\"") != std::string::npos)
+          ++n;
+      out[name] = n;
+    }
+    return out;
+  }
+  static int total(const std::map<std::string, int>& counts) {
+    int sum = 0;
+    for (const auto& [pod, n] : counts) sum += n;
+    return sum;
   }
 
   json report() {
@@ -253,6 +279,36 @@ TEST_F(AuditScannerCluster, ScanWritesTheNamespaceReportAndReusesItNextTime) {
   ASSERT_EQ(third.status, 0) << third.log;
   EXPECT_EQ(count(third.log, "evaluations"), 1) << third.log;
   EXPECT_EQ(count(third.log, "reused"), kPods - 1) << third.log;
+  // The policy-server saw exactly the evaluations the summaries claim: 5, 0, then 1.
+  EXPECT_EQ(total(auditRequestsPerPod()), kPods + 1);
+}
+
+TEST_F(AuditScannerCluster, RequestsAreSpreadOverEveryReadyReplica) {
+  deployPolicyAndPods(2);
+  if (HasFatalFailure()) return;
+  // Both Pods ready in the Service's EndpointSlice.
+  std::string slices =
+      "/apis/discovery.k8s.io/v1/namespaces/" + deploy_ns_ +
+      "/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dpolicy-server-" + ps_;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto list = get(slices);
+        int ready = 0;
+        if (list)
+          for (const json& slice : (*list)["items"])
+            for (const json& ep : slice.value("endpoints", json::array()))
+              if (ep.value("conditions", json::object()).value("ready", false)) ++ready;
+        return ready == 2;
+      },
+      60s))
+      << "the EndpointSlice never listed 2 ready Pods";
+  Scan s = scan({"--extra-ca", ca_.string(), "--store", "memory"});
+  ASSERT_EQ(s.status, 0) << s.log;
+  EXPECT_NE(s.log.find("2 ready endpoints"), std::string::npos) << s.log;
+  auto per_pod = auditRequestsPerPod();
+  ASSERT_EQ(per_pod.size(), 2u);
+  EXPECT_EQ(total(per_pod), kPods);
+  for (const auto& [pod, n] : per_pod) EXPECT_GE(n, kPods / 2) << pod << " got too few requests";
 }
 
 TEST_F(AuditScannerCluster, SqliteStoreCountsThroughTheDocumentedViews) {
