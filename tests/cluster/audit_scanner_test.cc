@@ -283,6 +283,50 @@ TEST_F(AuditScannerCluster, ScanWritesTheNamespaceReportAndReusesItNextTime) {
   EXPECT_EQ(total(auditRequestsPerPod()), kPods + 1);
 }
 
+TEST_F(AuditScannerCluster, DeletedPodsResultIsDroppedFromTheReport) {
+  deployPolicyAndPods();
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(scan({"--extra-ca", ca_.string()}).status, 0);
+  ASSERT_EQ(report()["summary"]["fail"], kPrivileged);
+  auto deleted = admin_->request("DELETE", "/api/v1/namespaces/" + ns_ + "/pods/pod-0");
+  ASSERT_TRUE(deleted.ok() && deleted->status == 200);
+  ASSERT_TRUE(waitFor([&] { return !get("/api/v1/namespaces/" + ns_ + "/pods/pod-0"); }));
+  Scan again = scan({"--extra-ca", ca_.string()});
+  ASSERT_EQ(again.status, 0) << again.log;
+  EXPECT_EQ(count(again.log, "evaluations"), 0) << again.log;
+  json polr = report();
+  EXPECT_EQ(polr["summary"]["fail"], kPrivileged - 1);
+  EXPECT_EQ(polr["summary"]["pass"], kPods - kPrivileged);
+  for (const json& r : polr["results"]) EXPECT_NE(r["resources"][0]["name"], "pod-0");
+}
+
+TEST_F(AuditScannerCluster, PerResourceReportsAreOwnedByTheirPods) {
+  deployPolicyAndPods();
+  if (HasFatalFailure()) return;
+  Scan s = scan({"--extra-ca", ca_.string(), "--report-granularity", "resource"});
+  ASSERT_EQ(s.status, 0) << s.log;
+  auto list = get("/apis/wgpolicyk8s.io/v1beta1/namespaces/" + ns_ + "/policyreports");
+  ASSERT_TRUE(list);
+  int fails = 0, reports = 0;
+  for (const json& polr : (*list)["items"]) {
+    if (!polr["metadata"]["labels"].contains("kubewarden.io/policyreport-version")) continue;
+    ++reports;
+    EXPECT_EQ(polr["metadata"]["labels"]["kubewarden.io/policyreport-version"], "v2");
+    const json& owner = polr["metadata"]["ownerReferences"][0];
+    EXPECT_EQ(owner["kind"], "Pod");
+    EXPECT_EQ(owner["uid"], polr["metadata"]["name"]) << "named by the Pod's UID";
+    EXPECT_EQ(polr["results"].size(), 1u);
+    fails += polr["summary"]["fail"].get<int>();
+  }
+  EXPECT_EQ(reports, kPods);
+  EXPECT_EQ(fails, kPrivileged);
+  // Reuse works per resource too.
+  Scan again = scan({"--extra-ca", ca_.string(), "--report-granularity", "resource"});
+  ASSERT_EQ(again.status, 0) << again.log;
+  EXPECT_EQ(count(again.log, "evaluations"), 0) << again.log;
+  EXPECT_EQ(count(again.log, "reused"), kPods) << again.log;
+}
+
 TEST_F(AuditScannerCluster, RequestsAreSpreadOverEveryReadyReplica) {
   deployPolicyAndPods(2);
   if (HasFatalFailure()) return;
