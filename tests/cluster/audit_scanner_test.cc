@@ -126,7 +126,7 @@ class AuditScannerCluster : public ClusterTest {
 
   // Pods first, then the PolicyServer and the policy, until the policy is active. The root
   // CA the controller made is written to ca.pem for --extra-ca.
-  void deployPolicyAndPods(int replicas = 1) {
+  void deployPolicyAndPods(int replicas = 1, const json& spec_override = json::object()) {
     for (int i = 0; i < kPods; ++i)
       ASSERT_FALSE(create("/api/v1/namespaces/" + ns_ + "/pods",
                           pod("pod-" + std::to_string(i), i < kPrivileged))
@@ -143,9 +143,7 @@ class AuditScannerCluster : public ClusterTest {
                  {{"image", "ghcr.io/kubewarden/policy-server:v1.10.0"}, {"replicas", replicas}}}})
             .is_null());
     std::string module = "file://" + (guestDir() / "annotated" / "pod_privileged.wasm").string();
-    ASSERT_FALSE(
-        create(kPolicies + "clusteradmissionpolicies",
-               {{"apiVersion", "policies.kubewarden.io/v1"},
+    json cap = {{"apiVersion", "policies.kubewarden.io/v1"},
                 {"kind", "ClusterAdmissionPolicy"},
                 {"metadata",
                  {{"name", cap_},
@@ -159,8 +157,9 @@ class AuditScannerCluster : public ClusterTest {
                   {"rules", json::array({{{"apiGroups", {""}},
                                           {"apiVersions", {"v1"}},
                                           {"resources", {"pods"}},
-                                          {"operations", {"CREATE", "UPDATE"}}}})}}}})
-            .is_null());
+                                          {"operations", {"CREATE", "UPDATE"}}}})}}}};
+    cap["spec"].update(spec_override);
+    ASSERT_FALSE(create(kPolicies + "clusteradmissionpolicies", cap).is_null());
     ASSERT_TRUE(waitFor([&] { return policyStatus() == "active"; }, 120s)) << controller_->log();
     auto root = get("/api/v1/namespaces/" + deploy_ns_ + "/secrets/policy-server-root-ca");
     ASSERT_TRUE(root);
@@ -168,12 +167,12 @@ class AuditScannerCluster : public ClusterTest {
     std::ofstream(ca_) << base64Decode((*root)["data"]["policy-server-root-ca-pem"]);
   }
 
-  Scan scan(std::vector<std::string> extra) {
+  Scan scan(std::vector<std::string> extra, bool only_test_namespace = true) {
     static int n = 0;
     fs::path log = dir_ / ("scan-" + std::to_string(++n) + ".log");
     std::string cmd = (binDir() / "audit-scanner").string() + " --kubeconfig " +
-                      env_.kubeconfig.string() + " -n " + ns_ + " -k " + deploy_ns_ +
-                      " --loglevel debug";
+                      env_.kubeconfig.string() + (only_test_namespace ? " -n " + ns_ : "") +
+                      " -k " + deploy_ns_ + " --loglevel debug";
     for (const std::string& e : extra) cmd += " " + e;
     auto r = runCommand(cmd + " 2>" + log.string());
     std::ifstream in(log);
@@ -380,6 +379,36 @@ TEST_F(AuditScannerCluster, SqliteStoreCountsThroughTheDocumentedViews) {
   ASSERT_EQ(second.status, 0) << second.log;
   EXPECT_EQ(count(second.log, "evaluations"), 0) << second.log;
   EXPECT_EQ(count(second.log, "reused"), kPods) << second.log;
+}
+
+TEST_F(AuditScannerCluster, ClusterScopedResourcesGoToTheClusterReport) {
+  // A policy on Namespaces, narrowed by objectSelector to this test's namespace (the cluster is
+  // shared). The memory store keeps other tests' cluster-wide reports out of reach.
+  json patch = {{"metadata", {{"labels", {{"kw-audit", ns_}}}}}};
+  auto labelled = admin_->request("PATCH", "/api/v1/namespaces/" + ns_, patch.dump(),
+                                  "application/merge-patch+json");
+  ASSERT_TRUE(labelled.ok() && labelled->status == 200);
+  deployPolicyAndPods(1, {{"rules", json::array({{{"apiGroups", {""}},
+                                                  {"apiVersions", {"v1"}},
+                                                  {"resources", {"namespaces"}},
+                                                  {"operations", {"CREATE"}}}})},
+                          {"objectSelector", {{"matchLabels", {{"kw-audit", ns_}}}}}});
+  if (HasFatalFailure()) return;
+  Scan s =
+      scan({"--cluster", "--extra-ca", ca_.string(), "--store", "memory", "--output-scan"}, false);
+  ASSERT_EQ(s.status, 0) << s.log;
+  EXPECT_EQ(count(s.log, "namespaces"), 0) << "--cluster scans no namespace\n" << s.log;
+  json cpolr = json::parse(s.out, nullptr, false);
+  ASSERT_TRUE(cpolr.is_object()) << s.out;
+  EXPECT_EQ(cpolr["kind"], "ClusterPolicyReport");
+  EXPECT_EQ(cpolr["metadata"]["name"], "polr-clusterwide");
+  std::vector<json> ours;
+  for (const json& r : cpolr["results"])
+    if (r["policy"] == "cap-" + cap_) ours.push_back(r);
+  ASSERT_EQ(ours.size(), 1u) << cpolr.dump();
+  EXPECT_EQ(ours[0]["resources"][0]["kind"], "Namespace");
+  EXPECT_EQ(ours[0]["resources"][0]["name"], ns_);
+  EXPECT_EQ(ours[0]["result"], "pass");
 }
 
 TEST_F(AuditScannerCluster, UnreachablePolicyServerGivesErrorResultsAndExitCode2) {
