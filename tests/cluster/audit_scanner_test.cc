@@ -24,6 +24,7 @@
 #include "support/charts_lock.h"
 #include "support/cluster_env.h"
 #include "support/cluster_state.h"
+#include "support/postgres_process.h"
 #include "support/test_env.h"
 
 namespace kw::test {
@@ -376,6 +377,32 @@ TEST_F(AuditScannerCluster, SqliteStoreCountsThroughTheDocumentedViews) {
 
   Scan second =
       scan({"--extra-ca", ca_.string(), "--store", "sqlite", "--store-path", db.string()});
+  ASSERT_EQ(second.status, 0) << second.log;
+  EXPECT_EQ(count(second.log, "evaluations"), 0) << second.log;
+  EXPECT_EQ(count(second.log, "reused"), kPods) << second.log;
+}
+
+TEST_F(AuditScannerCluster, PostgresStoreCountsThroughTheDocumentedViews) {
+  PostgresProcess* pg = sharedPostgres();
+  if (!pg) KW_CANT_RUN() << PostgresProcess::unavailableReason();
+  ASSERT_TRUE(pg->ready()) << pg->error();
+  std::string url = pg->createDatabase("audit_" + suffix_);
+  ASSERT_FALSE(url.empty()) << pg->error();
+  deployPolicyAndPods();
+  if (HasFatalFailure()) return;
+  std::vector<std::string> flags = {"--extra-ca", ca_.string(),  "--store",
+                                    "postgres",   "--store-url", "'" + url + "'"};
+  Scan first = scan(flags);
+  ASSERT_EQ(first.status, 0) << first.log;
+  EXPECT_EQ(count(first.log, "evaluations"), kPods) << first.log;
+  auto counts = runCommand("psql '" + url +
+                           "' -Atc \"SELECT pass, fail, error, total FROM "
+                           "namespace_summary WHERE namespace = '" +
+                           ns_ + "'\" 2>&1");
+  ASSERT_EQ(counts.status, 0) << counts.out;
+  EXPECT_EQ(counts.out, std::to_string(kPods - kPrivileged) + "|" + std::to_string(kPrivileged) +
+                            "|0|" + std::to_string(kPods) + "\n");
+  Scan second = scan(flags);
   ASSERT_EQ(second.status, 0) << second.log;
   EXPECT_EQ(count(second.log, "evaluations"), 0) << second.log;
   EXPECT_EQ(count(second.log, "reused"), kPods) << second.log;
