@@ -220,7 +220,6 @@ Status Scanner::auditGvr(Scope& scope, const Gvr& gvr,
       ReuseIndex resource_reuse;
       const ReuseIndex* reuse = &scope.reuse;
       if (options_.per_resource_reports) {
-        std::lock_guard lock(store_mu_);
         auto previous = store_.getResourceReport(subject.ns, subject.uid);
         if (previous && *previous) resource_reuse.add(**previous);
         reuse = &resource_reuse;
@@ -267,14 +266,11 @@ Status Scanner::auditScope(Scope& scope) {
 }
 
 Status Scanner::saveReport(const reports::PolicyReport& report, bool ns_report) {
-  {
-    std::lock_guard lock(store_mu_);
-    Status s = report.granularity() == reports::Granularity::kResource
-                   ? store_.saveResourceReport(report)
-               : ns_report ? store_.saveNamespaceReport(report)
-                           : store_.saveClusterReport(report);
-    if (!s) return s;
-  }
+  Status s = report.granularity() == reports::Granularity::kResource
+                 ? store_.saveResourceReport(report)
+             : ns_report ? store_.saveNamespaceReport(report)
+                         : store_.saveClusterReport(report);
+  if (!s) return s;
   ++counters_.reports;
   if (options_.output_scan) {
     std::string text = reports::toJson(report).dump();
@@ -303,7 +299,6 @@ Status Scanner::scanCluster() {
   }
   counters_.skipped_policies += scope.skipped;
   if (!options_.per_resource_reports) {
-    std::lock_guard lock(store_mu_);
     auto previous = store_.getClusterReport();
     if (!previous) return previous.error();
     if (*previous) scope.reuse.add(**previous);
@@ -333,7 +328,6 @@ Status Scanner::scanNamespace(const json& ns_object) {
   counters_.skipped_policies += scope.skipped;
   ++counters_.namespaces;
   if (!options_.per_resource_reports) {
-    std::lock_guard lock(store_mu_);
     auto previous = store_.getNamespaceReport(scope.ns);
     if (!previous) return previous.error();
     if (*previous) scope.reuse.add(**previous);

@@ -64,8 +64,9 @@ class Scanner {
 
   ScanOptions options_;
   std::shared_ptr<kube::Client> client_;
+  // Used from every namespace thread: the stores lock what they share themselves (the
+  // Kubernetes one only its run slot, so its HTTP writes overlap).
   reports::ReportStore& store_;
-  std::mutex store_mu_;  // the stores are not meant for concurrent writers
   PolicyServerClient& http_;
   Discovery discovery_;
   WorkPool pool_;
