@@ -160,7 +160,13 @@ Result<std::shared_ptr<TargetSet>> Scanner::targetsFor(const std::string& ps) {
         "/endpointslices?labelSelector=" +
         percentEncode("kubernetes.io/service-name=" + svc["metadata"]["name"].get<std::string>()));
     std::vector<Target> targets;
-    if (slices) targets = readyTargets(json(*slices), port_name, *base);
+    if (slices) {
+      targets = readyTargets(json(*slices), port_name, *base);
+    } else {
+      // Without the right to list EndpointSlices the scan still works, through the Service.
+      spdlog::warn("PolicyServer {}: cannot list its EndpointSlices: {}", ps,
+                   slices.error().message);
+    }
     if (targets.empty()) {
       spdlog::warn("PolicyServer {}: no ready endpoints, using its Service {}", ps, *base);
       targets.push_back({*base, ""});
