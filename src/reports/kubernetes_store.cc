@@ -1,6 +1,7 @@
 #include "reports/kubernetes_store.h"
 
 #include "common/percent_encode.h"
+#include "common/sha256.h"
 
 namespace kw::reports {
 namespace {
@@ -31,6 +32,16 @@ json mergeInto(json stored, const json& ours) {
   return stored;
 }
 
+// The parts of a report a save writes, run label and resourceVersion aside (both change on
+// every run without the report changing).
+std::string contentDigest(PolicyReport report) {
+  report.labels.erase(kRunUidLabel);
+  report.resource_version.clear();
+  recomputeSummary(report);
+  std::string text = toJson(report).dump();
+  return sha256Hex(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
 }  // namespace
 
 std::string reportCollectionPath(const std::string& ns, bool cluster) {
@@ -48,7 +59,23 @@ KubernetesStore::KubernetesStore(std::shared_ptr<kube::Client> client, Options o
 
 Status KubernetesStore::beginRun(const std::string& run_uid) {
   std::lock_guard lock(mu_);
+  touched_.clear();
   return run_.begin(run_uid);
+}
+
+void KubernetesStore::remember(const std::string& path, const std::string& digest) {
+  std::lock_guard lock(mu_);
+  read_digests_[path] = digest;
+}
+
+bool KubernetesStore::unchangedSinceRead(const std::string& path, const std::string& digest) {
+  std::lock_guard lock(mu_);
+  touched_.insert(path);
+  auto it = read_digests_.find(path);
+  if (it == read_digests_.end()) return false;
+  bool same = it->second == digest;
+  read_digests_.erase(it);  // one skip per read: a later save reads again
+  return same;
 }
 
 Status KubernetesStore::commitRun() {
@@ -79,6 +106,7 @@ Result<std::optional<PolicyReport>> KubernetesStore::get(const std::string& ns,
     return makeError(describe(ns, name) + ": the API server's reply is not JSON");
   auto report = reportFromJson(doc);
   if (!report) return makeError(describe(ns, name) + ": " + report.error().message);
+  remember(reportPath(ns, name), contentDigest(*report));
   return std::optional<PolicyReport>(std::move(*report));
 }
 
@@ -93,9 +121,10 @@ Status KubernetesStore::save(PolicyReport report) {
   if (std::string run = currentRun(); !run.empty()) report.labels[kRunUidLabel] = run;
   recomputeSummary(report);
   report.resource_version.clear();
-  const json ours = toJson(report);
   const std::string what = describe(report.ns, report.name);
   const std::string path = reportPath(report.ns, report.name);
+  if (unchangedSinceRead(path, contentDigest(report))) return okStatus();
+  const json ours = toJson(report);
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     auto current = client_->request("GET", path);
     if (!current) return current.error();
@@ -150,8 +179,9 @@ Status KubernetesStore::saveResourceReport(const PolicyReport& report) {
 }
 
 Status KubernetesStore::deleteListed(const std::string& list_path, bool cluster) {
-  const std::string selector = std::string(kManagedByLabel) + "=" + kManagedByValue + "," +
-                               kRunUidLabel + "!=" + currentRun();
+  // Ours, and not this run's: an unchanged report keeps the label of the run that wrote it, so
+  // the run's own are told apart by touched_ below.
+  const std::string selector = std::string(kManagedByLabel) + "=" + kManagedByValue;
   std::string next;
   do {
     std::string url = list_path + "?limit=500&labelSelector=" + percentEncode(selector);
@@ -167,6 +197,10 @@ Status KubernetesStore::deleteListed(const std::string& list_path, bool cluster)
       const json meta = item.value("metadata", json::object());
       std::string ns = cluster ? "" : meta.value("namespace", "");
       std::string name = meta.value("name", "");
+      {
+        std::lock_guard lock(mu_);
+        if (touched_.contains(reportPath(ns, name))) continue;  // this run's
+      }
       auto gone = client_->request("DELETE", reportPath(ns, name));
       if (!gone) return gone.error();
       if (gone->status != 200 && gone->status != 202 && gone->status != 404)

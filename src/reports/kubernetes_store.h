@@ -8,9 +8,11 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "kube/client.h"
 #include "reports/run_slot.h"
@@ -49,11 +51,18 @@ class KubernetesStore : public ReportStore {
   // Deletes the reports a list URL returns (following `continue`), tolerating 404s.
   Status deleteListed(const std::string& list_path, bool cluster);
   std::string currentRun();
+  void remember(const std::string& path, const std::string& digest);
+  bool unchangedSinceRead(const std::string& path, const std::string& digest);
 
   std::shared_ptr<kube::Client> client_;
   Options options_;
   std::mutex mu_;
   RunSlot run_;
+  // What the scanner read, as a digest of the parts a save would write: a save with the same
+  // digest is skipped (an unchanged cluster costs reads only, no 1 MB PUTs).
+  std::map<std::string, std::string> read_digests_;
+  // The reports this run saved or found unchanged; deleteStale removes the other ones.
+  std::set<std::string> touched_;
 };
 
 // The API paths of a report: `ns` empty means a ClusterPolicyReport.

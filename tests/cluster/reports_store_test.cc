@@ -228,12 +228,18 @@ TEST_F(ReportsStoreReal, DeleteStaleRemovesOlderRunsReportsInScope) {
   a.uid = ns_ + "-a";  // report names must be unique per namespace only, but keep them distinct
   b.uid = ns_ + "-b";
   c.uid = ns_ + "-c";
-  for (const ObjectRef& r : {a, b, c})
-    ASSERT_TRUE(store.saveResourceReport(sampleResourceReport(r, "ignored")).ok());
+  // The sample Pods do not exist: without owner references, so that kube-controller-manager's
+  // garbage collector leaves the reports alone and only deleteStale can remove them.
+  auto unowned = [](const ObjectRef& r) {
+    PolicyReport report = sampleResourceReport(r, "ignored");
+    report.owners.clear();
+    return report;
+  };
+  for (const ObjectRef& r : {a, b, c}) ASSERT_TRUE(store.saveResourceReport(unowned(r)).ok());
   ASSERT_TRUE(store.commitRun().ok());
 
   ASSERT_TRUE(store.beginRun("run-2").ok());
-  ASSERT_TRUE(store.saveResourceReport(sampleResourceReport(a, "ignored")).ok());
+  ASSERT_TRUE(store.saveResourceReport(unowned(a)).ok());
   ASSERT_TRUE(store.deleteStale(StaleScope::namespaced(ns_)).ok());
   ASSERT_TRUE(store.commitRun().ok());
   auto ra = store.getResourceReport(ns_, a.uid);
@@ -244,6 +250,42 @@ TEST_F(ReportsStoreReal, DeleteStaleRemovesOlderRunsReportsInScope) {
   EXPECT_EQ((*ra)->runUid(), "run-2");  // the store stamps the run in progress
   EXPECT_FALSE(rb->has_value());        // b was not seen by run-2: gone
   EXPECT_TRUE(rc->has_value());         // another namespace: out of scope
+}
+
+// A second scan of an unchanged cluster reads each report and writes none of them back, and
+// deleteStale keeps them although they still carry the first run's label.
+TEST_F(ReportsStoreReal, UnchangedReportIsNotRewrittenAndSurvivesDeleteStale) {
+  KubernetesStore store(admin_);
+  ASSERT_TRUE(store.beginRun("run-1").ok());
+  PolicyReport report = sampleNamespaceReport(ns_, "run-1", 3, 2);
+  ASSERT_TRUE(store.saveNamespaceReport(report).ok());
+  ASSERT_TRUE(store.commitRun().ok());
+  const std::string rv1 = getRaw("v1alpha2", ns_, "polr-ns-" + ns_)["metadata"]["resourceVersion"];
+
+  ASSERT_TRUE(store.beginRun("run-2").ok());
+  auto read = store.getNamespaceReport(ns_);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  PolicyReport again = **read;
+  again.labels[kRunUidLabel] = "run-2";
+  ASSERT_TRUE(store.saveNamespaceReport(again).ok());
+  ASSERT_TRUE(store.deleteStale(StaleScope::namespaced(ns_)).ok());
+  ASSERT_TRUE(store.commitRun().ok());
+  json stored = getRaw("v1alpha2", ns_, "polr-ns-" + ns_);
+  ASSERT_TRUE(stored.is_object()) << "deleteStale removed a report this run found unchanged";
+  EXPECT_EQ(stored["metadata"]["resourceVersion"], rv1) << "an unchanged report was written";
+
+  // A changed one is written.
+  ASSERT_TRUE(store.beginRun("run-3").ok());
+  read = store.getNamespaceReport(ns_);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  PolicyReport changed = **read;
+  changed.results.pop_back();
+  ASSERT_TRUE(store.saveNamespaceReport(changed).ok());
+  ASSERT_TRUE(store.commitRun().ok());
+  stored = getRaw("v1alpha2", ns_, "polr-ns-" + ns_);
+  EXPECT_NE(stored["metadata"]["resourceVersion"], rv1);
+  EXPECT_EQ(stored["results"].size(), changed.results.size());
+  EXPECT_EQ(stored["metadata"]["labels"][kRunUidLabel], "run-3");
 }
 
 TEST_F(ReportsStoreReal, ApiRefusalsAreReportedWithTheReport) {
