@@ -166,8 +166,8 @@ TEST_P(Images, BuiltPushedAndStartedFromTheirRootFilesystem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Binaries, Images,
-                         // audit-scanner joins once its binary exists (issue 12).
-                         ::testing::Values("policy-server", "kubewarden-controller"),
+                         ::testing::Values("policy-server", "kubewarden-controller",
+                                           "audit-scanner"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
