@@ -71,6 +71,10 @@ Result<std::string> readInput(const std::string& path, uint64_t max_bytes) {
   return readFileBounded(localPath(path), max_bytes);
 }
 
+std::filesystem::path codeCacheDir() {
+  return store::Store::defaultRoot().parent_path() / "code-cache";
+}
+
 void addRunFlags(CLI::App& cmd, RunFlags& f) {
   cmd.add_option("uri_or_sha_prefix", f.uri,
                  "Policy: a local path, file://, registry:// or https:// URI, or the SHA prefix "
@@ -91,6 +95,8 @@ void addRunFlags(CLI::App& cmd, RunFlags& f) {
                  fmt::format("WebAssembly engine: {} (default {})",
                              fmt::join(wasm::engineNames(), " or "), f.engine))
       ->envname("KUBEWARDEN_ENGINE");
+  cmd.add_flag("--disable-wasmtime-cache", f.disable_code_cache,
+               "Compile the policy without reading or writing the on-disk code cache");
   addRemoteFlags(cmd, f.remote);
   addVerificationFlags(cmd, f.verification);
   addHostFlags(cmd, f.host);
@@ -130,7 +136,10 @@ Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f, wasm::CompileTier t
   options.max_memory_bytes = f.memory_limit_mib << 20;
   options.tier = tier;
   // Compiled code is kept beside the store, so the second run of a policy skips compiling it.
-  options.code_cache_dir = (store::Store::defaultRoot().parent_path() / "code-cache").string();
+  // Upstream's --disable-wasmtime-cache turns that off (the V8 engine has no code cache).
+  if (!f.disable_code_cache) {
+    options.code_cache_dir = codeCacheDir().string();
+  }
   auto engine = wasm::createEngine(f.engine, options);
   if (!engine) return engine.error();
   p->engine = *engine;

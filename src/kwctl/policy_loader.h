@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,7 @@ struct RunFlags {
   double timeout_seconds = 0;  // 0: no deadline, as upstream kwctl
   uint64_t memory_limit_mib = 256;
   std::string engine = wasm::engineNames().front();  // --engine / KUBEWARDEN_ENGINE
+  bool disable_code_cache = false;                   // --disable-wasmtime-cache: compile every time
   RemoteFlags remote;  // registry:// and https:// policies are pulled into the store first
   VerificationFlags verification;
   HostFlags host;  // --allow-context-aware, record/replay of host capability calls
@@ -51,5 +53,8 @@ Result<std::unique_ptr<Prepared>> prepare(const RunFlags& flags, wasm::CompileTi
 // endless device (/dev/zero) is an error, not an exception or a runaway read.
 Result<std::string> readInput(const std::string& path, uint64_t max_bytes = kMaxTextFileBytes);
 std::string localPath(const std::string& uri);
+
+// Where run and bench keep compiled modules: code-cache/ beside the store.
+std::filesystem::path codeCacheDir();
 
 }  // namespace kw::kwctl

@@ -55,14 +55,25 @@ class KwctlEngine : public ::testing::TestWithParam<std::string> {
 
   // `kwctl run <guest> ...` with its code cache (beside the store) inside the scratch folder.
   test::CommandResult run(const std::string& guest, const std::string& flags,
-                          const std::string& env = "") {
+                          const std::string& env = "", const std::string& command = "run") {
     std::string cmd = "XDG_CACHE_HOME='" + dir_.string() + "' " + env + " '" +
-                      (test::binDir() / "kwctl").string() + "' run '" +
-                      test::guestPath(guest).string() + "' -r '" + (dir_ / "request.json").string() +
-                      "' " + flags + " 2>'" + (dir_ / "stderr.txt").string() + "'";
+                      (test::binDir() / "kwctl").string() + "' " + command + " '" +
+                      test::guestPath(guest).string() + "' -r '" +
+                      (dir_ / "request.json").string() + "' " + flags + " 2>'" +
+                      (dir_ / "stderr.txt").string() + "'";
     return test::runCommand(cmd);
   }
   std::string engineFlag() const { return "--engine " + GetParam(); }
+  // Files in the code cache (kubewarden/code-cache beside the store).
+  size_t cachedFiles() const {
+    size_t n = 0;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(dir_ / "kubewarden" / "code-cache", ec), end;
+         !ec && it != end; it.increment(ec)) {
+      n += it->is_regular_file() ? 1 : 0;
+    }
+    return n;
+  }
 
   fs::path dir_;
 };
@@ -103,6 +114,22 @@ TEST_P(KwctlEngine, AnUnknownEngineIsOneClearError) {
   std::string err = slurp(dir_ / "stderr.txt");
   EXPECT_EQ(err.rfind("Error: unknown engine `spidermonkey`: this build has ", 0), 0u) << err;
   for (const auto& name : test::engineNames()) EXPECT_NE(err.find(name), std::string::npos) << err;
+}
+
+// Issue 16's CLI comparison: upstream's --disable-wasmtime-cache (run and bench) was refused as
+// an unknown flag (exit 109). It is accepted, and wasmtime then neither reads nor writes the code
+// cache; without it, wasmtime leaves the compiled module there (V8 has no code cache).
+TEST_P(KwctlEngine, DisableWasmtimeCacheKeepsTheCodeCacheEmpty) {
+  auto r = run("pod_privileged", engineFlag() + " --disable-wasmtime-cache");
+  ASSERT_EQ(r.status, 0) << slurp(dir_ / "stderr.txt");
+  EXPECT_EQ(result(r.out)["allowed"], false) << r.out;
+  auto bench =
+      run("pod_privileged", engineFlag() + " --disable-wasmtime-cache --iterations 2", "", "bench");
+  EXPECT_EQ(bench.status, 0) << slurp(dir_ / "stderr.txt");
+  EXPECT_EQ(cachedFiles(), 0u);
+
+  ASSERT_EQ(run("pod_privileged", engineFlag()).status, 0) << slurp(dir_ / "stderr.txt");
+  EXPECT_EQ(cachedFiles(), GetParam() == "wasmtime" ? 1u : 0u);
 }
 
 KW_INSTANTIATE_FOR_ENGINES(KwctlEngine);
