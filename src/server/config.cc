@@ -230,7 +230,8 @@ std::optional<std::chrono::nanoseconds> ServerConfig::policyTimeout() const {
   return std::chrono::nanoseconds(std::llround(policy_timeout_seconds * 1e9));
 }
 
-Result<ServerConfig> parseConfig(int argc, const char* const* argv) {
+Result<ServerConfig> parseConfig(int argc, const char* const* argv, bool* usage_error) {
+  if (usage_error) *usage_error = false;
   ServerConfig c;
   c.workers = defaultWorkers();
   CLI::App app(
@@ -246,7 +247,9 @@ Result<ServerConfig> parseConfig(int argc, const char* const* argv) {
   addPolicyFlags(app, flags, c);
   addDaemonFlags(app, flags, c);
   addOverloadFlags(app, c);
-  app.add_flag("--version", c.show_version, "Print version information and exit");
+  app.add_flag("--version", c.show_version,
+               "Print the version and the implemented OPA builtins, and exit");
+  app.add_flag("-V", c.show_short_version, "Print the version and exit");
 
   try {
     app.parse(argc, argv);
@@ -255,13 +258,14 @@ Result<ServerConfig> parseConfig(int argc, const char* const* argv) {
     c.help_text = app.help();
     return c;
   } catch (const CLI::ParseError& e) {
+    if (usage_error) *usage_error = true;
     return makeError(e.what());
   }
   flags.finish(c.warnings);
   c.log_fmt = log_fmt == "json"   ? LogFormat::Json
               : log_fmt == "otlp" ? LogFormat::Otlp
                                   : LogFormat::Text;
-  if (c.show_version) return c;
+  if (c.show_version || c.show_short_version) return c;
   if (auto ok = checkConsistency(c); !ok) return ok.error();
   if (auto ok = checkOverloadFlags(c); !ok) return ok.error();
   return c;

@@ -72,8 +72,10 @@ struct ServerConfig {
   unsigned max_workers_per_policy = 0;     // 0: half the workers, rounded up
   unsigned http_threads = 1;               // network threads (HTTP parsing, TLS)
 
-  // Handled by the caller: print and exit 0 without starting anything.
+  // Handled by the caller: print and exit 0 without starting anything. As clap does upstream,
+  // -V prints the version alone and --version adds the OPA builtins.
   bool show_version = false;
+  bool show_short_version = false;
   bool show_help = false;
   std::string help_text;  // set when show_help
 
@@ -83,7 +85,9 @@ struct ServerConfig {
 };
 
 // Parses argv (argv[0] is the program name) and the KUBEWARDEN_* environment. Errors carry
-// CLI11's message or ours, ready to print after "Error: ".
-Result<ServerConfig> parseConfig(int argc, const char* const* argv);
+// CLI11's message or ours, ready to print after "Error: ". `usage_error`, when given, tells a
+// malformed command line (unknown flag, missing or unparsable value: the caller exits 2, as
+// upstream's clap does) from a well-formed one whose values do not fit together (exit 1).
+Result<ServerConfig> parseConfig(int argc, const char* const* argv, bool* usage_error = nullptr);
 
 }  // namespace kw::server

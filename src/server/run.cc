@@ -62,8 +62,10 @@ void setupLogging(const ServerConfig& config) {
   }
 }
 
-void printVersion() {
-  std::cout << "policy-server " << kKubewardenVersion << "-cpp\n\nOPA builtins implemented:\n";
+void printVersion(bool with_builtins) {
+  std::cout << "policy-server " << kKubewardenVersion << "-cpp\n";
+  if (!with_builtins) return;
+  std::cout << "\nOPA builtins implemented:\n";
   for (const auto& name : opa::implementedBuiltins()) std::cout << "  " << name << "\n";
 }
 
@@ -174,17 +176,19 @@ int run(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 2);
   sigset_t signals = shutdownSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  auto config = parseConfig(argc, argv);
+  bool usage_error = false;
+  auto config = parseConfig(argc, argv, &usage_error);
   if (!config) {
     std::cerr << "Error: " << config.error().message << "\n";
-    return 1;
+    // Scripts written for upstream test for clap's 2 on a malformed command line.
+    return usage_error ? 2 : 1;
   }
   if (config->show_help) {
     std::cout << config->help_text;
     return 0;
   }
-  if (config->show_version) {
-    printVersion();
+  if (config->show_version || config->show_short_version) {
+    printVersion(config->show_version);
     return 0;
   }
   setupLogging(*config);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kw/wasm/engine.h"
+#include "support/test_env.h"
 
 namespace kw::server {
 namespace {
@@ -327,6 +328,41 @@ TEST_F(ServerConfigTest, VersionAndHelpAreLeftToTheCaller) {
                              "--always-accept-admission-reviews-on-namespace", "NO_COLOR"}) {
     EXPECT_NE(h.help_text.find(needle), std::string::npos) << needle;
   }
+}
+
+// Issue 16's CLI comparison: a malformed command line exited 1 where upstream's clap exits 2,
+// and -V was refused. Values that parse but do not fit together stay exit 1, as upstream's.
+TEST_F(ServerConfigTest, UsageErrorsAreToldApartFromBadValues) {
+  bool usage = false;
+  std::vector<const char*> unknown = {"policy-server", "--no-such-flag"};
+  EXPECT_FALSE(parseConfig(int(unknown.size()), unknown.data(), &usage).ok());
+  EXPECT_TRUE(usage);
+  std::vector<const char*> unparsable = {"policy-server", "--port", "http"};
+  EXPECT_FALSE(parseConfig(int(unparsable.size()), unparsable.data(), &usage).ok());
+  EXPECT_TRUE(usage);
+  std::vector<const char*> inconsistent = {"policy-server", "--cert-file", "x"};
+  EXPECT_FALSE(parseConfig(int(inconsistent.size()), inconsistent.data(), &usage).ok());
+  EXPECT_FALSE(usage);
+  EXPECT_TRUE(parseOk({"-V"}).show_short_version);
+}
+
+TEST_F(ServerConfigTest, TheBinaryExitsTwoOnUsageErrorsAndPrintsVersions) {
+  const std::string server = "'" + (test::binDir() / "policy-server").string() + "'";
+  auto unknown = test::runCommand(server + " --no-such-flag 2>&1");
+  EXPECT_EQ(unknown.status, 2) << unknown.out;
+  EXPECT_EQ(unknown.out, "Error: The following argument was not expected: --no-such-flag\n");
+  EXPECT_EQ(test::runCommand(server + " --workers many 2>&1").status, 2);
+  auto inconsistent = test::runCommand(server + " --cert-file x 2>&1");
+  EXPECT_EQ(inconsistent.status, 1) << inconsistent.out;
+  EXPECT_EQ(inconsistent.out, std::string("Error: ") + kCertKeyError + "\n");
+
+  auto short_version = test::runCommand(server + " -V");
+  EXPECT_EQ(short_version.status, 0);
+  EXPECT_EQ(short_version.out, "policy-server " + std::string(kKubewardenVersion) + "-cpp\n");
+  auto long_version = test::runCommand(server + " --version");
+  EXPECT_EQ(long_version.status, 0);
+  EXPECT_TRUE(long_version.out.starts_with(short_version.out + "\nOPA builtins implemented:\n"))
+      << long_version.out;
 }
 
 }  // namespace
