@@ -30,12 +30,19 @@ Result<fs::path> filePath(const std::string& url) {
   return fs::path(rest);
 }
 
+// Only a regular file is a module: a folder (file:///etc) or a device (file:///dev/zero) is
+// named as such rather than reported missing, which would send the user looking elsewhere.
 Result<fs::path> existingFile(const fs::path& path, const std::string& url) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    return makeError(fmt::format("policy file {} not found", url));
+  auto status = fs::status(path, ec);
+  if (fs::is_regular_file(status)) return path;
+  if (fs::is_directory(status)) {
+    return makeError(fmt::format("policy file {} is a directory, not a file", url));
   }
-  return path;
+  if (fs::exists(status)) {
+    return makeError(fmt::format("policy file {} is not a regular file", url));
+  }
+  return makeError(fmt::format("policy file {} not found", url));
 }
 
 std::string lastSegment(const std::string& url) {
@@ -166,7 +173,7 @@ Result<fs::path> Fetcher::resolveLocal(const std::string& uri_or_sha_prefix) con
   if (fs::is_regular_file(uri_or_sha_prefix, ec)) return fs::path(uri_or_sha_prefix);
   bool hex = !uri_or_sha_prefix.empty() &&
              uri_or_sha_prefix.find_first_not_of("0123456789abcdef") == std::string::npos;
-  if (!hex) return makeError(fmt::format("policy file {} not found", uri_or_sha_prefix));
+  if (!hex) return existingFile(uri_or_sha_prefix, uri_or_sha_prefix);
   auto found = store_.find(uri_or_sha_prefix);
   if (!found) return found.error();
   return found->path;

@@ -1,5 +1,6 @@
 #include "fetch/fetcher.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -184,6 +185,14 @@ TEST_F(FetchTest, LocalFilesResolveWithoutNetwork) {
     auto r = fetcher.resolveLocal(missing);
     ASSERT_FALSE(r.ok()) << missing;
     EXPECT_NE(r.error().message.find(missing), std::string::npos) << r.error().message;
+  }
+  // Issue 16's probe: a policy `url: file:///etc` was reported as not found.
+  for (auto [url, problem] : {std::pair{"file:///etc", "is a directory, not a file"},
+                              std::pair{"/etc", "is a directory, not a file"},
+                              std::pair{"file:///dev/zero", "is not a regular file"}}) {
+    auto r = fetcher.fetch(url);
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.error().message, fmt::format("policy file {} {}", url, problem));
   }
   auto relative = fetcher.fetch("file://relative/path.wasm");
   ASSERT_FALSE(relative.ok());

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "oci/registry_test_util.h"
 #include "support/test_env.h"
 
 namespace kw::server {
@@ -310,6 +311,21 @@ TEST(PoliciesFileTest, AFolderIsAClearError) {
                               " --policies /etc --port 0 2>&1");
   EXPECT_GT(run.status, 0) << run.out;  // an exit with an error, not a crash (-1)
   EXPECT_NE(run.out.find("/etc is a directory, not a file"), std::string::npos) << run.out;
+}
+
+// The same probe with the folder as a policy's module: `url: file:///etc` was "not found".
+TEST(PoliciesFileTest, AFolderAsAPolicyModuleIsAClearError) {
+  std::filesystem::path dir = test::freshTestDir("policies-folder-url");
+  std::ofstream(dir / "policies.yml") << "folder:\n  url: file:///etc\n";
+  auto run = test::runCommand((test::binDir() / "policy-server").string() + " --policies " +
+                              (dir / "policies.yml").string() + " --policies-download-dir " +
+                              dir.string() + " --port 0 2>&1");
+  std::filesystem::remove_all(dir);
+  EXPECT_GT(run.status, 0) << run.out;
+  EXPECT_NE(run.out.find("policy \"folder\": cannot fetch file:///etc: policy file file:///etc "
+                         "is a directory, not a file"),
+            std::string::npos)
+      << run.out;
 }
 
 }  // namespace
