@@ -11,7 +11,7 @@ void addSaveCommand(CLI::App& app, int& exit_code) {
   auto policies = std::make_shared<std::vector<std::string>>();
   auto output = std::make_shared<std::string>();
   cmd->add_option("policies", *policies, "List of policies to save")->required();
-  cmd->add_option("--output", *output, "Path of the tar.gz file to write")->required();
+  cmd->add_option("-o,--output", *output, "Path of the tar.gz file to write")->required();
   cmd->callback([policies, output, &exit_code] {
     auto ok = saveArchive(store::Store(), *policies, *output);
     exit_code = ok ? 0 : fail(ok.error().message);

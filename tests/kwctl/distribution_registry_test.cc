@@ -185,8 +185,13 @@ TEST_P(KwctlDistributionRegistry, SaveLoadRoundTrip) {
   ASSERT_EQ(kwctl("push " + quote(wasm.string()) + " " + policy).status, 0);
   ASSERT_EQ(kwctl("pull " + policy).status, 0);
   fs::path archive = dir_ / "policies.tar.gz";
-  auto saved = kwctl("save --output " + quote(archive.string()) + " " + policy, false);
+  // Upstream's short -o (issue 16's CLI comparison: ours took only --output).
+  auto saved = kwctl("save -o " + quote(archive.string()) + " " + policy, false);
   ASSERT_EQ(saved.status, 0) << saved.out;
+  auto long_form =
+      kwctl("save --output " + quote((dir_ / "again.tar.gz").string()) + " " + policy, false);
+  EXPECT_EQ(long_form.status, 0) << long_form.out;
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "again.tar.gz"));
   ASSERT_EQ(kwctl("rm " + policy, false).status, 0);
   EXPECT_EQ(kwctl("policies", false).out, "");
 
