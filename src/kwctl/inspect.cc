@@ -58,13 +58,27 @@ std::string indentContinuation(const std::string& value, size_t column) {
   return out;
 }
 
-void printTable(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& rows) {
+using Rows = std::vector<std::pair<std::string, std::string>>;
+
+size_t labelWidth(const Rows& rows) {
   size_t width = 0;
   for (const auto& [label, value] : rows) width = std::max(width, label.size());
+  return width;
+}
+
+void printTable(std::ostream& out, const Rows& rows, size_t width) {
   for (const auto& [label, value] : rows) {
     out << label << std::string(width - label.size() + 1, ' ')
         << indentContinuation(value, width + 1) << "\n";
   }
+}
+
+// A YAML block between two rules, as upstream's Markdown renderer (mdcat) draws a fenced code
+// block on a terminal at least 20 columns wide: the output reads the same as upstream's.
+void printCodeBlock(std::ostream& out, const std::string& yaml) {
+  std::string rule;
+  for (int i = 0; i < 20; ++i) rule += "\u2500";  // ─
+  out << rule << "\n" << yaml << rule << "\n";
 }
 
 void printReport(std::ostream& out, const policy::Metadata& m) {
@@ -79,7 +93,7 @@ void printReport(std::ostream& out, const policy::Metadata& m) {
   }};
   std::map<std::string, std::string> others = m.annotations;
 
-  std::vector<std::pair<std::string, std::string>> details;
+  Rows details;
   for (const auto& [key, label] : kDetails) {
     auto it = others.find(std::string(key));
     if (it == others.end()) continue;
@@ -89,6 +103,7 @@ void printReport(std::ostream& out, const policy::Metadata& m) {
   details.emplace_back("mutating:", m.mutating ? "true" : "false");
   details.emplace_back("background audit support:", m.backgroundAudit ? "true" : "false");
   details.emplace_back("context aware:", m.contextAwareResources.empty() ? "false" : "true");
+  details.emplace_back("policy type:", std::string(policy::toString(m.policyType)));
   details.emplace_back("execution mode:", std::string(policy::toString(m.executionMode)));
   // The protocol version is a waPC notion; other modes always record "Unknown".
   if (m.executionMode == policy::ExecutionMode::KubewardenWapc) {
@@ -97,33 +112,36 @@ void printReport(std::ostream& out, const policy::Metadata& m) {
   if (m.minimumKubewardenVersion) {
     details.emplace_back("minimum kubewarden version:", *m.minimumKubewardenVersion);
   }
-  out << "Details\n";
-  printTable(out, details);
-
   std::optional<std::string> usage;
   if (auto it = others.find(std::string(policy::kAnnotationUsage)); it != others.end()) {
     usage = it->second;
     others.erase(it);
   }
-  if (!others.empty()) {
+  // Upstream prints details and annotations as one table, so both share the label column.
+  Rows annotations(others.begin(), others.end());
+  size_t width = std::max(labelWidth(details), labelWidth(annotations));
+  out << "Details\n";
+  printTable(out, details, width);
+  if (!annotations.empty()) {
     out << "\nAnnotations\n";
-    printTable(out, {others.begin(), others.end()});
+    printTable(out, annotations, width);
   }
 
-  out << "\nRules\n```yaml\n" << policy::rulesToYaml(m.rules) << "```\n";
+  // Each section ends with a blank line, as upstream's.
+  out << "\nRules\n";
+  printCodeBlock(out, policy::rulesToYaml(m.rules));
+  out << "\n";
 
   if (!m.contextAwareResources.empty()) {
-    out << "\nContext aware resources\n"
-        << "Warning: this policy reads the following Kubernetes resources from the cluster.\n"
-           "It is only allowed to when granted access, e.g. with `kwctl run "
-           "--allow-context-aware`:\n";
-    for (const auto& r : m.contextAwareResources) {
-      out << "- apiVersion: " << r.apiVersion << ", kind: " << r.kind << "\n";
-    }
+    out << "Context Aware\n"
+        << "The policy requires access to the following Kubernetes resources at evaluation "
+           "time:\n";
+    printCodeBlock(out, policy::contextAwareResourcesToYaml(m.contextAwareResources));
+    out << "To avoid abuses, review carefully what the policy requires access to.\n\n";
   }
 
   if (usage) {
-    out << "\nUsage\n" << *usage;
+    out << "Usage\n" << *usage;
     if (usage->empty() || usage->back() != '\n') out << "\n";
   }
 }
@@ -183,7 +201,7 @@ int inspect(const InspectFlags& flags) {
   if (!metadata->has_value()) {
     // Without metadata this is just a wasm module, not an annotated Kubewarden policy.
     return fail(
-        fmt::format("No Kubewarden metadata found inside of '{}'. Policies can be "
+        fmt::format("No Kubewarden metadata found inside of '{}'.\nPolicies can be "
                     "annotated with the `kwctl annotate` command.",
                     flags.uri));
   }

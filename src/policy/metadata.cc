@@ -520,6 +520,16 @@ std::string rulesToYaml(const std::vector<Rule>& rules) {
   return out;
 }
 
+std::string contextAwareResourcesToYaml(const std::set<ContextAwareResource>& resources) {
+  if (resources.empty()) return "[]\n";
+  std::string out;
+  for (const auto& r : resources) {
+    out += "- apiVersion: " + scalarText(r.apiVersion, 2);
+    out += "  kind: " + scalarText(r.kind, 2);
+  }
+  return out;
+}
+
 std::string metadataToYaml(const Metadata& m) {
   std::string out;
   out += "protocolVersion: " + scalarText(toString(m.protocolVersion), 0);
@@ -540,11 +550,7 @@ std::string metadataToYaml(const Metadata& m) {
   if (m.contextAwareResources.empty()) {
     out += "contextAwareResources: []\n";
   } else {
-    out += "contextAwareResources:\n";
-    for (const auto& r : m.contextAwareResources) {
-      out += "- apiVersion: " + scalarText(r.apiVersion, 2);
-      out += "  kind: " + scalarText(r.kind, 2);
-    }
+    out += "contextAwareResources:\n" + contextAwareResourcesToYaml(m.contextAwareResources);
   }
   if (m.minimumKubewardenVersion) {
     out += "minimumKubewardenVersion: " + scalarText(*m.minimumKubewardenVersion, 0);

@@ -85,6 +85,8 @@ std::string metadataToJson(const Metadata& metadata);
 std::string metadataToYaml(const Metadata& metadata);
 // Just the rules, as a YAML sequence (inspect prints them on their own).
 std::string rulesToYaml(const std::vector<Rule>& rules);
+// The context-aware resources as a YAML list of {apiVersion, kind} maps ("[]\n" when empty).
+std::string contextAwareResourcesToYaml(const std::set<ContextAwareResource>& resources);
 
 // Upstream's semantic checks. On failure the message lists every problem, each prefixed by
 // the offending field, e.g. "rules[0].operations[1]: 'PATCH' is not a valid operation ...".

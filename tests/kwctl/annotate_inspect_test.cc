@@ -134,13 +134,44 @@ TEST_F(AnnotateInspect, TextReportShowsDetailsRulesAndUsage) {
   ASSERT_EQ(annotate().status, 0);
   auto shown = test::runCommand(kwctl() + " inspect " + quote(dir_ / "annotated.wasm") + " 2>&1");
   ASSERT_EQ(shown.status, 0) << shown.out;
-  for (const char* needle :
-       {"Details", "e2e-policy", "Test Suite", "background audit support:", "execution mode:",
-        "kubewarden-wapc", "protocol version:", "minimum kubewarden version:", "Annotations",
-        "io.artifacthub.keywords", "Rules", "- apiGroups:", "Context aware resources",
-        "kind: Namespace", "Usage", "Rejects nothing."}) {
-    EXPECT_NE(shown.out.find(needle), std::string::npos) << needle << "\n" << shown.out;
-  }
+  // Upstream's layout (issue 16's CLI comparison): a "policy type" row, one label column for
+  // details and annotations, YAML blocks between rules as its Markdown renderer draws them, and
+  // its "Context Aware" wording.
+  const std::string rule =
+      "──────────"
+      "──────────\n";
+  const std::string expected =
+      "Details\n"
+      "title:                      e2e-policy\n"
+      "description:                A policy used by the tests: nothing more\n"
+      "author:                     Test Suite\n"
+      "license:                    Apache-2.0\n"
+      "mutating:                   false\n"
+      "background audit support:   false\n"
+      "context aware:              true\n"
+      "policy type:                kubernetes\n"
+      "execution mode:             kubewarden-wapc\n"
+      "protocol version:           v1\n"
+      "minimum kubewarden version: 1.9.0\n"
+      "\n"
+      "Annotations\n"
+      "io.artifacthub.keywords     pod, test\n"
+      "io.kubewarden.kwctl         1.10.0-cpp\n"
+      "\n"
+      "Rules\n" +
+      rule +
+      "- apiGroups:\n  - \"\"\n  apiVersions:\n  - v1\n  resources:\n  - pods\n  operations:\n"
+      "  - CREATE\n  - UPDATE\n" +
+      rule +
+      "\n"
+      "Context Aware\n"
+      "The policy requires access to the following Kubernetes resources at evaluation time:\n" +
+      rule + "- apiVersion: v1\n  kind: Namespace\n" + rule +
+      "To avoid abuses, review carefully what the policy requires access to.\n"
+      "\n"
+      "Usage\n" +
+      kReadme;
+  EXPECT_EQ(shown.out, expected);
   // Usage is shown once, under its own heading, not again among the annotations.
   EXPECT_EQ(shown.out.find("io.kubewarden.policy.usage"), std::string::npos) << shown.out;
 
