@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <future>
 #include <memory>
+#include <sstream>
 
 #include "support/cluster_env.h"
 #include "support/test_env.h"
@@ -330,7 +333,17 @@ TEST_F(ApiTest, MalformedJsonIs400) {
 // Issue 16's probe: a number out of range answered 500 (and logged an error) instead of 400,
 // and a repeated `request` member was accepted, the last one winning.
 TEST_F(ApiTest, OutOfRangeNumbersAre400AndRepeatedFieldsAre422) {
+  // Any client can send these: they are logged as refusals, never at error level.
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_level(spdlog::level::trace);
+  spdlog::set_default_logger(capture);
   Answer big = call(post("/validate/privileged", R"({"x": 1e999, "request": {}})"));
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(log.str().find("[error]"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("http_status=400"), std::string::npos) << log.str();
   EXPECT_EQ(big.response.status, 400) << big.response.body;
   EXPECT_TRUE(
       big.json()
