@@ -30,7 +30,17 @@ int run(int argc, char** argv) {
   bool no_color = false;
   app.add_flag("-v,--verbose", g_verbose, "Increase verbosity");
   app.add_flag("--no-color", no_color, "Disable colored output for logs");
-  app.set_version_flag("-V,--version", std::string("kwctl ") + kKwctlVersionString);
+  // As upstream's clap: -V prints the version, --version adds a pointer to `kwctl info`.
+  const std::string version = std::string("kwctl ") + kKwctlVersionString;
+  app.set_version_flag("-V", version);
+  app.add_flag_callback(
+         "--version",
+         [version] {
+           throw CLI::CallForVersion(
+               version + "\n\nUse the `info` command to display system information.\n", 0);
+         },
+         "Display program version information and exit")
+      ->configurable(false);
   // Subcommands created from here on hand unknown flags up, so `kwctl pull URI -v` works as
   // well as `kwctl -v pull URI` (a subcommand's own -v, e.g. scaffold artifacthub, wins).
   app.fallthrough();

@@ -307,6 +307,18 @@ TEST_F(KwctlRun, UsageErrorsExitWithTwo) {
   EXPECT_EQ(kw("--version").status, 0);
 }
 
+// Issue 16's CLI comparison: -V and --version printed the same; upstream's clap prints the
+// version alone for -V and adds a pointer to `kwctl info` for --version.
+TEST_F(KwctlRun, ShortAndLongVersionAsUpstream) {
+  auto short_version = kw("-V");
+  EXPECT_EQ(short_version.status, 0);
+  EXPECT_EQ(short_version.out, "kwctl 1.10.0-cpp\n");
+  auto long_version = kw("--version");
+  EXPECT_EQ(long_version.status, 0);
+  EXPECT_EQ(long_version.out,
+            "kwctl 1.10.0-cpp\n\nUse the `info` command to display system information.\n\n");
+}
+
 TEST_F(KwctlRun, NonWasmPolicyIsAnError) {
   auto req = writeRequest(podRequest("u", false));
   auto not_wasm = write("policy.wasm", "this is not a wasm module\n");
