@@ -346,6 +346,24 @@ TEST_F(ServerConfigTest, UsageErrorsAreToldApartFromBadValues) {
   EXPECT_TRUE(parseOk({"-V"}).show_short_version);
 }
 
+// Issue 16's CLI comparison: upstream's controller sets KUBEWARDEN_LOG_FMT=otlp when tracing is
+// on, and ours exited 1. It starts, says once that spans are not exported, and logs as text.
+TEST_F(ServerConfigTest, TheBinaryAcceptsOtlpWithOneWarningAndKeepsLogging) {
+  auto run =
+      test::runCommand("KUBEWARDEN_LOG_FMT=otlp '" + (test::binDir() / "policy-server").string() +
+                       "' --policies /nonexistent/policies.yml 2>&1");
+  EXPECT_EQ(run.status, 1) << run.out;  // the missing file, not the log format
+  size_t warnings = 0;
+  for (size_t at = run.out.find("otlp"); at != std::string::npos; at = run.out.find("otlp", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << run.out;
+  EXPECT_NE(run.out.find("[warning] --log-fmt otlp: spans are not exported over OTLP"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("[error] cannot read /nonexistent/policies.yml"), std::string::npos)
+      << run.out;
+}
+
 TEST_F(ServerConfigTest, TheBinaryExitsTwoOnUsageErrorsAndPrintsVersions) {
   const std::string server = "'" + (test::binDir() / "policy-server").string() + "'";
   auto unknown = test::runCommand(server + " --no-such-flag 2>&1");
