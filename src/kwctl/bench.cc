@@ -163,9 +163,17 @@ void addBenchCommand(CLI::App& app, int& exit_code) {
                   "Number of evaluations to measure (as --iterations)");
   cmd->add_option("--num-resamples", f->num_resamples,
                   "Upstream's bootstrap resamples: not supported, refused");
-  cmd->add_flag("--dump-results-to-disk", f->dump_results,
-                "Upstream's result files: not supported, refused (use -o json)");
-  cmd->callback([f, &exit_code] { exit_code = runBench(*f); });
+  // Upstream's argument takes a value (`--dump-results-to-disk true`) and reads only its
+  // presence: either form must reach the refusal below, not a usage error.
+  auto dump_value = std::make_shared<std::string>();
+  CLI::Option* dump =
+      cmd->add_option("--dump-results-to-disk", *dump_value,
+                      "Upstream's result files: not supported, refused (use -o json)")
+          ->expected(0, 1);
+  cmd->callback([f, dump, dump_value, &exit_code] {
+    f->dump_results = dump->count() > 0;
+    exit_code = runBench(*f);
+  });
 }
 
 }  // namespace kw::kwctl
