@@ -53,6 +53,14 @@ Result<std::string> readFileBounded(const std::filesystem::path& path, uint64_t 
   return text;
 }
 
+Result<std::string> readModuleFile(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+    return makeError(fmt::format("{} is a device, not a WebAssembly module", path.string()));
+  }
+  return readFileBounded(path, kMaxModuleBytes);
+}
+
 Result<std::string> readStdinBounded(const std::string& what, uint64_t max_bytes) {
   return readAll(STDIN_FILENO, max_bytes, what);
 }

@@ -22,6 +22,11 @@ inline constexpr uint64_t kMaxModuleBytes = 512u << 20;
 Result<std::string> readFileBounded(const std::filesystem::path& path,
                                     uint64_t max_bytes = kMaxTextFileBytes);
 
+// A policy module: as readFileBounded with kMaxModuleBytes, but a device (/dev/zero,
+// /dev/urandom) is refused before reading, "<path> is a device, not a WebAssembly module", rather
+// than after half a gigabyte. Pipes (`<(curl …)`) are still read.
+Result<std::string> readModuleFile(const std::filesystem::path& path);
+
 // Standard input, at most `max_bytes`; `what` names it in errors ("the request on stdin").
 Result<std::string> readStdinBounded(const std::string& what,
                                      uint64_t max_bytes = kMaxTextFileBytes);

@@ -61,7 +61,7 @@ Result<std::string> readText(const std::string& path, std::string_view what) {
   if (std::filesystem::is_directory(path, ec)) {
     return makeError(fmt::format("cannot read {} '{}': it is a directory", what, path));
   }
-  auto text = readFileBounded(path, kMaxModuleBytes);
+  auto text = readModuleFile(path);
   if (!text)
     return makeError(fmt::format("cannot read {} '{}': {}", what, path, text.error().message));
   return text;

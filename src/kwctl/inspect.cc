@@ -39,7 +39,7 @@ Result<std::string> readPolicy(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     return makeError(fmt::format("cannot read policy '{}': it is a directory", path));
   }
-  auto bytes = readFileBounded(path, kMaxModuleBytes);
+  auto bytes = readModuleFile(path);
   if (!bytes)
     return makeError(fmt::format("cannot read policy '{}': {}", path, bytes.error().message));
   return bytes;

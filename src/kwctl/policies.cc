@@ -18,7 +18,7 @@ namespace {
 
 // (mutating, context aware) as upstream shows them; a module without metadata is "unknown".
 std::pair<std::string, std::string> flagsOf(const std::filesystem::path& path) {
-  auto read = readFileBounded(path, kMaxModuleBytes);
+  auto read = readModuleFile(path);
   std::string bytes = read ? std::move(*read) : std::string();
   auto md =
       policy::readMetadata(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));

@@ -108,11 +108,11 @@ static Result<std::string> readPolicyModule(const RunFlags& f) {
   if (auto ok = requireVerifiable(f.uri, f.verification); !ok) return ok.error();
   std::error_code ec;
   if (!isRemote(f.uri) && std::filesystem::exists(localPath(f.uri), ec)) {
-    return readInput(f.uri, kMaxModuleBytes);
+    return readModuleFile(localPath(f.uri));
   }
   auto path = policyPath(f.uri, f.remote, f.verification);
   if (!path) return path.error();
-  return readInput(path->string(), kMaxModuleBytes);
+  return readModuleFile(*path);
 }
 
 Result<std::unique_ptr<Prepared>> prepare(const RunFlags& f, wasm::CompileTier tier) {

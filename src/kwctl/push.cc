@@ -26,7 +26,7 @@ struct PushFlags {
 };
 
 Result<bool> isAnnotated(const std::filesystem::path& path) {
-  auto read = readFileBounded(path, kMaxModuleBytes);
+  auto read = readModuleFile(path);
   if (!read) return read.error();
   const std::string& bytes = *read;
   auto md =

@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 Result<std::string> readText(const std::string& path, std::string_view what) {
-  auto text = readFileBounded(path, kMaxModuleBytes);
+  auto text = readModuleFile(path);
   if (!text) return makeError(fmt::format("{}: {}", what, text.error().message));
   return text;
 }

@@ -44,7 +44,7 @@ Status runOnPool(WorkerPool& pool, std::vector<std::function<void()>> jobs) {
 }
 
 Result<Bytes> readModule(const std::filesystem::path& path) {
-  auto bytes = readFileBounded(path, kMaxModuleBytes);
+  auto bytes = readModuleFile(path);
   if (!bytes) return bytes.error();
   return Bytes(bytes->begin(), bytes->end());
 }

@@ -53,5 +53,20 @@ TEST_F(FileRead, RefusesFoldersMissingFilesAndTooMuch) {
   EXPECT_EQ(zero.error().message, "/dev/zero is larger than 1048576 bytes");
 }
 
+// A device named as a policy module is refused before reading: `kwctl run /dev/zero` read
+// 512 MiB of zeros before saying it was too large.
+TEST_F(FileRead, ModulesMustNotBeDevices) {
+  auto zero = readModuleFile("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message, "/dev/zero is a device, not a WebAssembly module");
+  std::ofstream(dir_ / "m.wasm", std::ios::binary) << std::string("\0asm\1\0\0\0", 8);
+  auto module = readModuleFile(dir_ / "m.wasm");
+  ASSERT_TRUE(module.ok()) << module.error().message;
+  EXPECT_EQ(module->size(), 8u);
+  auto folder = readModuleFile(dir_);
+  ASSERT_FALSE(folder.ok());
+  EXPECT_EQ(folder.error().message, dir_.string() + " is a directory, not a file");
+}
+
 }  // namespace
 }  // namespace kw

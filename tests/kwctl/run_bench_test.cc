@@ -290,6 +290,10 @@ TEST_F(KwctlRun, FoldersAndEndlessInputsAreClearErrors) {
   auto settings_folder = kw("run " + guest("pod_privileged") + " -r " + quote(req) + " -s /etc");
   expectOneErrorLine(settings_folder);
   EXPECT_NE(settings_folder.err.find("is a directory"), std::string::npos) << settings_folder.err;
+  auto device = kw("run /dev/zero -r " + quote(req));
+  expectOneErrorLine(device);
+  EXPECT_NE(device.err.find("/dev/zero is a device, not a WebAssembly module"), std::string::npos)
+      << device.err;
   auto endless = kw("run " + guest("pod_privileged") + " -r /dev/zero");
   expectOneErrorLine(endless);
   EXPECT_NE(endless.err.find("/dev/zero is larger than 67108864 bytes"), std::string::npos)
