@@ -6,6 +6,7 @@
 #   2. the same scan again with nothing changed (target: no evaluations),
 #   3. one full scan per store (kubernetes, memory, sqlite; postgres when PG_URL is set).
 # Usage: bash bench/audit_scan.sh [N=100] [M=100] [P=10]   (KUBECONFIG from build/local-cluster)
+# AUDIT_ARGS adds flags to every scan (e.g. AUDIT_ARGS="--parallel-namespaces 4").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-100}
@@ -61,8 +62,9 @@ kubectl -n kubewarden get secret policy-server-root-ca \
 scan() {
   local start end
   start=$(now_ms)
+  # shellcheck disable=SC2086 # AUDIT_ARGS is a list of flags
   /usr/bin/time -f '%M' -o "$work/rss" "$scanner" -k kubewarden --extra-ca "$work/ca.pem" \
-    "$@" 2> "$work/log" >/dev/null || true
+    ${AUDIT_ARGS:-} "$@" 2> "$work/log" >/dev/null || true
   end=$(now_ms)
   echo "$((end - start)) ms, peak RSS $(cat "$work/rss") KiB: $(grep 'audit scan' "$work/log" | tail -1)"
 }
@@ -70,7 +72,7 @@ scan() {
 # Reuse needs the policies' resourceVersions unchanged: the controller may still be writing
 # their status right after they turned active, so the script says when that happened.
 policy_versions() { kubectl get clusteradmissionpolicies -o jsonpath='{.items[*].metadata.resourceVersion}'; }
-echo "== $n namespaces x $m Pods x $p policies ($((n * m * p)) evaluations)"
+echo "== $n namespaces x $m Pods x $p policies ($((n * m * p)) evaluations) ${AUDIT_ARGS:-}"
 before=$(policy_versions)
 echo "full scan (kubernetes store):  $(scan)"
 echo "second scan, nothing changed:  $(scan)"

@@ -192,7 +192,8 @@ std::string Client::bearerToken() {
   return token_;
 }
 
-Status Client::prepare(void* handle, const std::string& url, void* headers_out) {
+Status Client::prepare(void* handle, const std::string& url, void* headers_out,
+                       std::string_view accept) {
   CURL* easy = static_cast<CURL*>(handle);
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -218,7 +219,7 @@ Status Client::prepare(void* handle, const std::string& url, void* headers_out) 
     curl_easy_setopt(easy, CURLOPT_USERNAME, config_.username.c_str());
     curl_easy_setopt(easy, CURLOPT_PASSWORD, config_.password.c_str());
   }
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
+  curl_slist* headers = curl_slist_append(nullptr, ("Accept: " + std::string(accept)).c_str());
   if (std::string token = bearerToken(); !token.empty())
     headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
   *static_cast<curl_slist**>(headers_out) = headers;
@@ -226,12 +227,13 @@ Status Client::prepare(void* handle, const std::string& url, void* headers_out) 
 }
 
 Result<Client::Reply> Client::request(std::string_view method, const std::string& path_and_query,
-                                      std::string_view body, std::string_view content_type) {
+                                      std::string_view body, std::string_view content_type,
+                                      std::string_view accept) {
   CURL* easy = static_cast<CURL*>(acquire());
   if (!easy) return makeError("cannot create a libcurl handle");
   curl_slist* headers = nullptr;
   std::string url = config_.server + path_and_query;
-  (void)prepare(easy, url, &headers);
+  (void)prepare(easy, url, &headers, accept.empty() ? "application/json" : accept);
   if (!content_type.empty())
     headers = curl_slist_append(headers, ("Content-Type: " + std::string(content_type)).c_str());
   std::string method_s(method), body_s(body);

@@ -79,15 +79,19 @@ class Client {
     long status = 0;
     std::string body;
   };
+  // `accept` replaces "application/json", e.g. with the PartialObjectMetadataList form for a
+  // list whose items' metadata is all the caller reads.
   Result<Reply> request(std::string_view method, const std::string& path_and_query,
-                        std::string_view body = {}, std::string_view content_type = {});
+                        std::string_view body = {}, std::string_view content_type = {},
+                        std::string_view accept = {});
   const Config& config() const { return config_; }
 
  private:
   explicit Client(Config config);
   void* acquire();
   void release(void* easy);
-  Status prepare(void* easy, const std::string& url, void* headers_out);
+  Status prepare(void* easy, const std::string& url, void* headers_out,
+                 std::string_view accept = "application/json");
   std::string bearerToken();
   Result<std::vector<ResourceType>> discover(const std::string& group_version);
 

@@ -1,13 +1,14 @@
 #include "reports/kubernetes_store.h"
 
 #include "common/percent_encode.h"
-#include "common/sha256.h"
 
 namespace kw::reports {
 namespace {
 
 using json = nlohmann::json;
 constexpr const char* kBase = "/apis/wgpolicyk8s.io/v1alpha2";
+constexpr const char* kMetadataListAccept =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 std::string describe(const std::string& ns, const std::string& name) {
   return ns.empty() ? "ClusterPolicyReport " + name : "PolicyReport " + ns + "/" + name;
@@ -32,14 +33,18 @@ json mergeInto(json stored, const json& ours) {
   return stored;
 }
 
-// The parts of a report a save writes, run label and resourceVersion aside (both change on
-// every run without the report changing).
-std::string contentDigest(PolicyReport report) {
-  report.labels.erase(kRunUidLabel);
-  report.resource_version.clear();
-  recomputeSummary(report);
-  std::string text = toJson(report).dump();
-  return sha256Hex(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+// Whether saving `next` over `read` would change what is stored. The run label and the
+// resourceVersion change on every run without the report changing; summaries are compared as
+// a save computes them.
+bool sameContent(PolicyReport read, const PolicyReport& next) {
+  recomputeSummary(read);
+  auto labels = [](std::map<std::string, std::string> l) {
+    l.erase(kRunUidLabel);
+    return l;
+  };
+  return read.kind == next.kind && read.name == next.name && read.ns == next.ns &&
+         labels(read.labels) == labels(next.labels) && read.owners == next.owners &&
+         read.scope == next.scope && read.summary == next.summary && read.results == next.results;
 }
 
 }  // namespace
@@ -63,19 +68,22 @@ Status KubernetesStore::beginRun(const std::string& run_uid) {
   return run_.begin(run_uid);
 }
 
-void KubernetesStore::remember(const std::string& path, const std::string& digest) {
+void KubernetesStore::remember(const std::string& path, PolicyReport report) {
   std::lock_guard lock(mu_);
-  read_digests_[path] = digest;
+  read_[path] = std::move(report);
 }
 
-bool KubernetesStore::unchangedSinceRead(const std::string& path, const std::string& digest) {
-  std::lock_guard lock(mu_);
-  touched_.insert(path);
-  auto it = read_digests_.find(path);
-  if (it == read_digests_.end()) return false;
-  bool same = it->second == digest;
-  read_digests_.erase(it);  // one skip per read: a later save reads again
-  return same;
+bool KubernetesStore::unchangedSinceRead(const std::string& path, const PolicyReport& next) {
+  std::optional<PolicyReport> read;
+  {
+    std::lock_guard lock(mu_);
+    touched_.insert(path);
+    auto it = read_.find(path);
+    if (it == read_.end()) return false;
+    read = std::move(it->second);
+    read_.erase(it);  // one skip per read: a later save reads again
+  }
+  return sameContent(std::move(*read), next);
 }
 
 Status KubernetesStore::commitRun() {
@@ -106,7 +114,7 @@ Result<std::optional<PolicyReport>> KubernetesStore::get(const std::string& ns,
     return makeError(describe(ns, name) + ": the API server's reply is not JSON");
   auto report = reportFromJson(doc);
   if (!report) return makeError(describe(ns, name) + ": " + report.error().message);
-  remember(reportPath(ns, name), contentDigest(*report));
+  remember(reportPath(ns, name), *report);
   return std::optional<PolicyReport>(std::move(*report));
 }
 
@@ -123,7 +131,7 @@ Status KubernetesStore::save(PolicyReport report) {
   report.resource_version.clear();
   const std::string what = describe(report.ns, report.name);
   const std::string path = reportPath(report.ns, report.name);
-  if (unchangedSinceRead(path, contentDigest(report))) return okStatus();
+  if (unchangedSinceRead(path, report)) return okStatus();
   const json ours = toJson(report);
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     auto current = client_->request("GET", path);
@@ -186,7 +194,9 @@ Status KubernetesStore::deleteListed(const std::string& list_path, bool cluster)
   do {
     std::string url = list_path + "?limit=500&labelSelector=" + percentEncode(selector);
     if (!next.empty()) url += "&continue=" + percentEncode(next);
-    auto reply = client_->request("GET", url);
+    // Names are all this reads: metadata only, not every report's results (a full page of
+    // 1,000-result reports is hundreds of megabytes once parsed).
+    auto reply = client_->request("GET", url, {}, {}, kMetadataListAccept);
     if (!reply) return reply.error();
     if (reply->status != 200)
       return kube::apiError(reply->status, reply->body, "listing stale reports at " + list_path);

@@ -51,16 +51,16 @@ class KubernetesStore : public ReportStore {
   // Deletes the reports a list URL returns (following `continue`), tolerating 404s.
   Status deleteListed(const std::string& list_path, bool cluster);
   std::string currentRun();
-  void remember(const std::string& path, const std::string& digest);
-  bool unchangedSinceRead(const std::string& path, const std::string& digest);
+  void remember(const std::string& path, PolicyReport report);
+  bool unchangedSinceRead(const std::string& path, const PolicyReport& next);
 
   std::shared_ptr<kube::Client> client_;
   Options options_;
   std::mutex mu_;
   RunSlot run_;
-  // What the scanner read, as a digest of the parts a save would write: a save with the same
-  // digest is skipped (an unchanged cluster costs reads only, no 1 MB PUTs).
-  std::map<std::string, std::string> read_digests_;
+  // What the scanner read, until it saves the same report: a save that would change nothing is
+  // skipped (an unchanged cluster costs reads only, no 1 MB PUTs).
+  std::map<std::string, PolicyReport> read_;
   // The reports this run saved or found unchanged; deleteStale removes the other ones.
   std::set<std::string> touched_;
 };
