@@ -230,5 +230,63 @@ TEST(PolicyReportModel, BadJsonGetsPreciseErrors) {
             "kind must be PolicyReport or ClusterPolicyReport, not \"Pod\"");
 }
 
+// The simdjson reader gives exactly what the nlohmann one gives, for every kind of report.
+void expectSameReport(const PolicyReport& a, const PolicyReport& b) {
+  EXPECT_TRUE(a.kind == b.kind);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.ns, b.ns);
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_EQ(a.owners, b.owners);
+  EXPECT_EQ(a.scope, b.scope);
+  EXPECT_EQ(a.summary, b.summary);
+  EXPECT_EQ(a.results, b.results);
+  EXPECT_EQ(a.skipped_policies, b.skipped_policies);
+  EXPECT_EQ(a.resource_version, b.resource_version);
+}
+
+TEST(PolicyReportModel, FastTextReaderMatchesTheJsonReader) {
+  PolicyReport per = resourceReport(pod("web"), "run-1");
+  PolicyInfo p = clusterPolicy("a");
+  p.severity = "low";
+  upsertResult(per, makeResult(p, pod("web"), Outcome::kFail, "no \"quoted\" \u00e9", {5, 6}));
+  upsertResult(per, makeResult(clusterPolicy("b"), pod("web"), Outcome::kSkip, "", {5, 7}));
+  PolicyReport ns = namespaceReport({"v1", "Namespace", "", "team-a", "u", "1"}, "run-2");
+  for (int i = 0; i < 50; ++i)
+    upsertResult(
+        ns, makeResult(clusterPolicy("p" + std::to_string(i % 3)), pod("pod-" + std::to_string(i)),
+                       i % 7 ? Outcome::kPass : Outcome::kFail, "m", {i, i}));
+  ns.skipped_policies = 2;
+  recomputeSummary(ns);
+  PolicyReport cluster = clusterReport("run-3");
+  for (const PolicyReport& r : {per, ns, cluster}) {
+    json j = toJson(r);
+    j["metadata"]["resourceVersion"] = "77";
+    j["metadata"]["managedFields"] = json::array({{{"manager", "x"}}});  // ignored by both
+    auto slow = reportFromJson(j);
+    ASSERT_TRUE(slow.ok()) << slow.error().message;
+    auto fast = reportFromJsonText(j.dump());
+    ASSERT_TRUE(fast.has_value()) << j.dump();
+    expectSameReport(*fast, *slow);
+  }
+}
+
+TEST(PolicyReportModel, FastTextReaderGivesUpWhereTheJsonReaderHasAnError) {
+  json j = toJson(namespaceReport({"", "", "", "team-a", "u", "1"}));
+  EXPECT_TRUE(reportFromJsonText(j.dump()).has_value());
+  for (json bad :
+       {json::array({{{"policy", "cap-a"}, {"result", "maybe"}}}),
+        json::array({{{"result", "pass"}}}),
+        json::array({{{"policy", "cap-a"}, {"result", "pass"}, {"scored", "yes"}}}),
+        json::array(
+            {{{"policy", "cap-a"}, {"result", "pass"}, {"properties", {{"policy-uid", 3}}}}})}) {
+    json copy = j;
+    copy["results"] = bad;
+    EXPECT_FALSE(reportFromJsonText(copy.dump()).has_value()) << bad.dump();
+    EXPECT_FALSE(reportFromJson(copy).ok()) << bad.dump();
+  }
+  EXPECT_FALSE(reportFromJsonText("{\"kind\": \"PolicyReport\", ").has_value());
+  EXPECT_FALSE(reportFromJsonText("[]").has_value());
+}
+
 }  // namespace
 }  // namespace kw::reports
