@@ -80,6 +80,19 @@ class EngineParamTest : public ::testing::TestWithParam<std::string> {
   }
 };
 
+// Waits until the server's busy-workers gauge reaches `n` (evaluations running now).
+bool waitForBusyWorkers(const ServerProcess& server, uint16_t metrics_port, int n) {
+  const std::string gauge = "kubewarden_policy_server_busy_workers ";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string body = server.getOnPort(metrics_port, "/metrics").body;
+    auto at = body.find("\n" + gauge);
+    if (at != std::string::npos && std::stoi(body.substr(at + 1 + gauge.size())) >= n) return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
 class PolicyServerE2E : public EngineParamTest {
  protected:
   // One server per engine, started by the suite's first test on that engine and shared by the
@@ -87,15 +100,22 @@ class PolicyServerE2E : public EngineParamTest {
   void SetUp() override {
     auto& [server, ready] = servers()[GetParam()];
     if (!server) {
+      metrics_port() = freePort();
       server = std::make_unique<ServerProcess>(
-          policiesYml(), args({"--workers", "2", "--policy-timeout", "1",
-                               "--always-accept-admission-reviews-on-namespace", "kube-system"}));
+          policiesYml(),
+          args({"--workers", "2", "--policy-timeout", "1",
+                "--always-accept-admission-reviews-on-namespace", "kube-system", "--enable-metrics",
+                "--metrics-port", std::to_string(metrics_port())}));
       ready = server->waitReady();
     }
     server_ = server.get();
     ASSERT_TRUE(ready) << server_->log();
   }
   static void TearDownTestSuite() { servers().clear(); }
+  static uint16_t& metrics_port() {
+    static uint16_t port = 0;
+    return port;
+  }
 
   static std::map<std::string, std::pair<std::unique_ptr<ServerProcess>, bool>>& servers() {
     static std::map<std::string, std::pair<std::unique_ptr<ServerProcess>, bool>> by_engine;
@@ -189,7 +209,8 @@ TEST_P(PolicyServerE2E, LoopingPolicyTimesOutWhileOthersAnswer) {
     loop_answer = responseOf(server_->post("/validate/loop", review("l1", "d", false)));
     looped = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The loop holds a worker before the other policy is asked.
+  ASSERT_TRUE(waitForBusyWorkers(*server_, metrics_port(), 1)) << server_->log();
   auto quick = responseOf(server_->post("/validate/privileged", review("q1", "d", true)));
   EXPECT_EQ(quick["allowed"], false);
   EXPECT_FALSE(looped.load()) << "the other policy answered while the loop was running";
@@ -356,8 +377,10 @@ TEST_P(PolicyServerShutdown, SigtermDrainsInFlightRequests) {
                     "\nprivileged:\n  url: " + guestPath("pod_privileged").string() + "\n";
   // Three loops at once: each policy may hold every worker here, so none waits in the queue
   // (a queued request whose deadline passes is answered 503 without a response).
+  uint16_t metrics = freePort();
   ServerProcess server(
-      yml, args({"--workers", "4", "--max-workers-per-policy", "4", "--policy-timeout", "1"}));
+      yml, args({"--workers", "4", "--max-workers-per-policy", "4", "--policy-timeout", "1",
+                 "--enable-metrics", "--metrics-port", std::to_string(metrics)}));
   ASSERT_TRUE(server.waitReady()) << server.log();
   std::atomic<int> answered{0};
   std::vector<std::thread> inflight;
@@ -367,7 +390,8 @@ TEST_P(PolicyServerShutdown, SigtermDrainsInFlightRequests) {
       if (r.is_object() && r.value("uid", "") == "s" + std::to_string(i)) ++answered;
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // SIGTERM once all three are being evaluated: the drain must answer requests in flight.
+  ASSERT_TRUE(waitForBusyWorkers(server, metrics, 3)) << server.log();
   int status = server.terminate();
   for (auto& t : inflight) t.join();
   EXPECT_EQ(answered.load(), 3) << "every in-flight request gets its answer";

@@ -165,6 +165,17 @@ HttpResult ServerProcess::get(const std::string& path) const {
   return request("GET", path, "", "");
 }
 
+HttpResult ServerProcess::getOnPort(uint16_t port, const std::string& path) const {
+  try {
+    asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    return exchange(stream, "GET", path, "", "");
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 HttpResult ServerProcess::request(const std::string& method, const std::string& path,
                                   const std::string& body, const std::string& content_type) const {
   try {

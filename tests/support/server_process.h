@@ -42,6 +42,8 @@ class ServerProcess {
   HttpResult post(const std::string& path, const std::string& body,
                   const std::string& content_type = "application/json") const;
   HttpResult get(const std::string& path) const;
+  // A plain-HTTP GET on another of the server's ports (its metrics port).
+  HttpResult getOnPort(uint16_t port, const std::string& path) const;
 
   uint16_t port() const { return port_; }
   const std::filesystem::path& dir() const { return dir_; }
