@@ -100,22 +100,24 @@ class PolicyServerE2E : public EngineParamTest {
   void SetUp() override {
     auto& [server, ready] = servers()[GetParam()];
     if (!server) {
-      metrics_port() = freePort();
+      metrics_ports()[GetParam()] = freePort();
       server = std::make_unique<ServerProcess>(
           policiesYml(),
           args({"--workers", "2", "--policy-timeout", "1",
                 "--always-accept-admission-reviews-on-namespace", "kube-system", "--enable-metrics",
-                "--metrics-port", std::to_string(metrics_port())}));
+                "--metrics-port", std::to_string(metrics_ports()[GetParam()])}));
       ready = server->waitReady();
     }
     server_ = server.get();
     ASSERT_TRUE(ready) << server_->log();
   }
   static void TearDownTestSuite() { servers().clear(); }
-  static uint16_t& metrics_port() {
-    static uint16_t port = 0;
-    return port;
+  // Each engine's shared server has its own metrics port.
+  static std::map<std::string, uint16_t>& metrics_ports() {
+    static std::map<std::string, uint16_t> by_engine;
+    return by_engine;
   }
+  uint16_t metricsPort() const { return metrics_ports()[GetParam()]; }
 
   static std::map<std::string, std::pair<std::unique_ptr<ServerProcess>, bool>>& servers() {
     static std::map<std::string, std::pair<std::unique_ptr<ServerProcess>, bool>> by_engine;
@@ -210,7 +212,10 @@ TEST_P(PolicyServerE2E, LoopingPolicyTimesOutWhileOthersAnswer) {
     looped = true;
   });
   // The loop holds a worker before the other policy is asked.
-  ASSERT_TRUE(waitForBusyWorkers(*server_, metrics_port(), 1)) << server_->log();
+  if (!waitForBusyWorkers(*server_, metricsPort(), 1)) {
+    slow.join();
+    FAIL() << "the looping policy never held a worker\n" << server_->log();
+  }
   auto quick = responseOf(server_->post("/validate/privileged", review("q1", "d", true)));
   EXPECT_EQ(quick["allowed"], false);
   EXPECT_FALSE(looped.load()) << "the other policy answered while the loop was running";
@@ -391,7 +396,7 @@ TEST_P(PolicyServerShutdown, SigtermDrainsInFlightRequests) {
     });
   }
   // SIGTERM once all three are being evaluated: the drain must answer requests in flight.
-  ASSERT_TRUE(waitForBusyWorkers(server, metrics, 3)) << server.log();
+  EXPECT_TRUE(waitForBusyWorkers(server, metrics, 3)) << server.log();
   int status = server.terminate();
   for (auto& t : inflight) t.join();
   EXPECT_EQ(answered.load(), 3) << "every in-flight request gets its answer";
