@@ -16,7 +16,7 @@ struct ManifestRequest {
   std::string uri;   // goes to spec.module as given
   std::string type;  // ClusterAdmissionPolicy | AdmissionPolicy
   std::string settings_yaml = "{}";
-  std::optional<std::string> title;  // else the io.kubewarden.policy.title annotation
+  std::optional<std::string> title{};  // else the io.kubewarden.policy.title annotation
   bool allow_context_aware = false;
 };
 

@@ -66,7 +66,7 @@ struct PushedArtifact {
 struct Upload {
   std::string media_type;
   std::string bytes;                          // used when `path` is empty
-  std::optional<std::filesystem::path> path;  // streamed, never read whole into memory
+  std::optional<std::filesystem::path> path{};  // streamed, never read whole into memory
 };
 
 class RegistryClient {

@@ -156,7 +156,7 @@ struct EngineOptions {
   // A folder where compiled code is kept between runs, keyed by the module's sha256 and the
   // engine's version and settings. Empty: compile every time. Engines without a code cache
   // (V8) ignore it.
-  std::string code_cache_dir;
+  std::string code_cache_dir{};
 };
 
 class Engine {
