@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/cant_run.h"
 #include "support/test_env.h"
 
 namespace kw::server {
@@ -281,7 +282,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   void useTls(ServerOptions& options, bool mutual) {
-    if (!pki().ok) GTEST_SKIP() << "openssl could not make test certificates: " << pki().error;
+    if (!pki().ok) KW_CANT_RUN() << "openssl could not make test certificates: " << pki().error;
     options.cert_file = pki().file("server.crt").string();
     options.key_file = pki().file("server.key").string();
     if (mutual) options.client_ca_file = pki().file("ca.crt").string();
@@ -550,7 +551,7 @@ TEST_F(HttpServerTest, BindConflictIsReported) {
 TEST_F(HttpServerTest, BadTlsMaterialIsReported) {
   ServerOptions options = localOptions();
   useTls(options, false);
-  if (IsSkipped()) return;
+  if (IsSkipped() || HasFatalFailure()) return;
 
   auto expectError = [&](ServerOptions bad, const std::string& needle) {
     auto status = tryStart(std::move(bad));
@@ -579,7 +580,7 @@ TEST_F(HttpServerTest, BadTlsMaterialIsReported) {
 TEST_F(HttpServerTest, ServesOverTls) {
   ServerOptions options = localOptions();
   useTls(options, false);
-  if (IsSkipped()) return;
+  if (IsSkipped() || HasFatalFailure()) return;
   start(options);
   ssl::context ctx = clientTls();
   TlsClient client(server_->port(), ctx);
@@ -600,7 +601,7 @@ TEST_F(HttpServerTest, ServesOverTls) {
 TEST_F(HttpServerTest, Tls12OffersOnlyForwardSecretAeadSuites) {
   ServerOptions options = localOptions();
   useTls(options, false);
-  if (IsSkipped()) return;
+  if (IsSkipped() || HasFatalFailure()) return;
   options.cert_file = pki().file("rsa.crt").string();
   options.key_file = pki().file("rsa.key").string();
   start(options);
@@ -622,7 +623,7 @@ TEST_F(HttpServerTest, Tls12OffersOnlyForwardSecretAeadSuites) {
 TEST_F(HttpServerTest, MutualTlsRequiresAClientCertificateFromTheCa) {
   ServerOptions options = localOptions();
   useTls(options, true);
-  if (IsSkipped()) return;
+  if (IsSkipped() || HasFatalFailure()) return;
   start(options);
 
   // Under TLS 1.3 the client may finish its handshake before the server rejects it, so the

@@ -10,6 +10,7 @@
 
 #include "oci/reference.h"
 #include "oci/registry_client.h"
+#include "support/cant_run.h"
 #include "support/registry_process.h"
 #include "support/server_process.h"
 #include "support/test_env.h"
@@ -26,9 +27,9 @@ std::string readText(const fs::path& p) {
 class PolicyServerRegistry : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(binDir() / "policy-server")) GTEST_SKIP() << "policy-server not built";
+    if (!fs::exists(binDir() / "policy-server")) KW_CANT_RUN() << "policy-server not built";
     if (auto why = RegistryProcess::unavailableReason(RegistryProcess::Mode::Http); !why.empty()) {
-      GTEST_SKIP() << why;
+      KW_CANT_RUN() << why;
     }
     dir_ = fs::temp_directory_path() /
            ("kw-psreg-" + std::to_string(::getpid()) + "-" +

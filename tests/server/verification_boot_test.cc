@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sigstore/signed_registry.h"
+#include "support/cant_run.h"
 #include "support/server_process.h"
 
 namespace kw::sigstore::fixture {
@@ -18,8 +19,8 @@ class PolicyServerVerification : public SignedRegistryTest {
  protected:
   void SetUp() override {
     SignedRegistryTest::SetUp();
-    if (IsSkipped()) return;
-    if (!fs::exists(test::binDir() / "policy-server")) GTEST_SKIP() << "policy-server not built";
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (!fs::exists(test::binDir() / "policy-server")) KW_CANT_RUN() << "policy-server not built";
     dir_ = fs::temp_directory_path() / ("kw-psverify-" + std::to_string(::getpid()) + "-" +
                                         ::testing::UnitTest::GetInstance()
                                             ->current_test_info()
