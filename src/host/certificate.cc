@@ -10,6 +10,8 @@
 #include <optional>
 #include <vector>
 
+#include "common/rfc3339.h"
+
 namespace kw::host {
 namespace {
 
@@ -116,60 +118,7 @@ Result<std::string> verifyChain(X509* leaf, const json& chain, int64_t at) {
   return reply(true, "");
 }
 
-bool digits(std::string_view s, size_t pos, size_t n) {
-  if (pos + n > s.size()) return false;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-  }
-  return true;
-}
-
-int num(std::string_view s, size_t pos, size_t n) {
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) v = v * 10 + (s[i] - '0');
-  return v;
-}
-
 }  // namespace
-
-std::optional<int64_t> parseRfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
-  if (!digits(s, 0, 4) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' ||
-      !digits(s, 8, 2) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2) ||
-      s[13] != ':' || !digits(s, 14, 2) || s[16] != ':' || !digits(s, 17, 2)) {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = num(s, 0, 4) - 1900;
-  tm.tm_mon = num(s, 5, 2) - 1;
-  tm.tm_mday = num(s, 8, 2);
-  tm.tm_hour = num(s, 11, 2);
-  tm.tm_min = num(s, 14, 2);
-  tm.tm_sec = num(s, 17, 2);
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60) {
-    return std::nullopt;
-  }
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start) return std::nullopt;
-  }
-  int64_t offset = 0;
-  std::string_view zone = s.substr(pos);
-  if (zone == "Z" || zone == "z") {
-    offset = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digits(zone, 1, 2) &&
-             zone[3] == ':' && digits(zone, 4, 2)) {
-    offset = (num(zone, 1, 2) * 60 + num(zone, 4, 2)) * 60;
-    if (zone[0] == '-') offset = -offset;
-  } else {
-    return std::nullopt;
-  }
-  return int64_t(timegm(&tm)) - offset;
-}
 
 Result<std::string> isCertificateTrusted(std::string_view payload,
                                          std::chrono::system_clock::time_point now_tp) {
@@ -185,13 +134,15 @@ Result<std::string> isCertificateTrusted(std::string_view payload,
   // An empty not_after means none, as the SDK serialises it.
   if (auto na = req.find("not_after");
       na != req.end() && !na->is_null() && !(na->is_string() && na->get<std::string>().empty())) {
-    auto t = na->is_string() ? parseRfc3339(na->get<std::string>()) : std::nullopt;
+    // Upstream's policy-server reads it with chrono, which is laxer than Go about separators.
+    auto t = na->is_string() ? parseRfc3339(na->get<std::string>(), Rfc3339Dialect::kChrono)
+                             : Result<Timestamp>(makeError("not a string"));
     if (!t) return makeError("Timestamp not_after is not in RFC3339 format");
     auto cert_not_after = epochOf(X509_get0_notAfter(leaf->get()));
-    if (!cert_not_after || *cert_not_after < *t) {
+    if (!cert_not_after || *cert_not_after < t->seconds) {
       return reply(false, "Certificate is being used after its expiration date");
     }
-    at = *t;
+    at = t->seconds;
   }
   auto not_before = epochOf(X509_get0_notBefore(leaf->get()));
   if (!not_before || *not_before > now) {

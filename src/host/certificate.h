@@ -21,8 +21,4 @@ Result<std::string> isCertificateTrusted(
     std::string_view payload,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-// Seconds since the epoch for an RFC 3339 timestamp ("2024-01-02T03:04:05Z",
-// "…T03:04:05.123+02:00"); nullopt when it is not one.
-std::optional<int64_t> parseRfc3339(std::string_view text);
-
 }  // namespace kw::host

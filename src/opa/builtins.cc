@@ -13,6 +13,8 @@
 #include <iterator>
 #include <map>
 
+#include "common/percent_encode.h"
+#include "common/rfc3339.h"
 #include "opa/builtin_impl.h"
 
 namespace kw::opa {
@@ -90,12 +92,6 @@ BuiltinResult base64UrlEncodeNoPad(const BuiltinCall& c) {
   return defined(out);
 }
 
-int hexValue(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
 
 BuiltinResult hexEncode(const BuiltinCall& c) {
   auto in = stringArg(c, 0);
@@ -128,61 +124,28 @@ BuiltinResult hexDecode(const BuiltinCall& c) {
   std::string out;
   out.reserve(s.size() / 2);
   for (size_t i = 0; i < s.size(); ++i) {
-    if (hexValue(s[i]) < 0) return fail(c, invalidHexByte(uint8_t(s[i])));
+    if (hexDigitValue(s[i]) < 0) return fail(c, invalidHexByte(uint8_t(s[i])));
   }
   if (s.size() % 2) return fail(c, "encoding/hex: odd length hex string");
   for (size_t i = 0; i < s.size(); i += 2) {
-    out.push_back(char(hexValue(s[i]) << 4 | hexValue(s[i + 1])));
+    out.push_back(char(hexDigitValue(s[i]) << 4 | hexDigitValue(s[i + 1])));
   }
   return defined(out);
 }
 
 // --- urlquery (Go's net/url query escaping) --------------------------------------------------
 
-bool isUnreserved(unsigned char ch) {
-  return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~';
-}
-
-std::string queryEscape(std::string_view s) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char ch : s) {
-    if (isUnreserved(ch)) {
-      out.push_back(char(ch));
-    } else if (ch == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kDigits[ch >> 4]);
-      out.push_back(kDigits[ch & 15]);
-    }
-  }
-  return out;
-}
-
+// Go's url.QueryUnescape, with its error text.
 Result<std::string> queryUnescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] != '%') {
-      out.push_back(s[i]);
-    } else if (i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
-      out.push_back(char(hexValue(s[i + 1]) << 4 | hexValue(s[i + 2])));
-      i += 2;
-    } else {
-      return makeError("invalid URL escape " + detail::goQuote(s.substr(i, 3)));
-    }
-  }
+  auto out = percentDecode(s, PercentStyle::kForm, /*strict=*/true);
+  if (!out) return makeError("invalid URL escape " + detail::goQuote(out.error().message));
   return out;
 }
 
 BuiltinResult urlqueryEncode(const BuiltinCall& c) {
   auto in = stringArg(c, 0);
   if (!in) return in.error();
-  return defined(queryEscape(**in));
+  return defined(percentEncode(**in, PercentStyle::kForm));
 }
 
 BuiltinResult urlqueryDecode(const BuiltinCall& c) {
@@ -200,7 +163,8 @@ BuiltinResult urlqueryEncodeObject(const BuiltinCall& c) {
   std::string out;
   auto add = [&](const std::string& k, const Json& v) {
     if (!out.empty()) out.push_back('&');
-    out += queryEscape(k) + "=" + queryEscape(v.get_ref<const std::string&>());
+    out += percentEncode(k, PercentStyle::kForm) + "=" +
+               percentEncode(v.get_ref<const std::string&>(), PercentStyle::kForm);
   };
   for (const auto& [key, value] : obj.items()) {  // nlohmann objects iterate in key order
     if (value.is_string()) {
@@ -431,43 +395,6 @@ BuiltinResult semverCompare(const BuiltinCall& c) {
 
 constexpr int64_t kNanos = 1'000'000'000;
 
-// Days since 1970-01-01 of a proleptic Gregorian date (eras of 400 years keep it exact).
-int64_t daysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-struct CivilDate {
-  int64_t year;
-  int64_t month;
-  int64_t day;
-};
-
-CivilDate civilFromDays(int64_t z) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  return {yoe + era * 400 + (m <= 2), m, d};
-}
-
-bool isLeap(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int64_t daysInMonth(int64_t y, int64_t m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && isLeap(y) ? 29 : kDays[m - 1];
-}
-
 BuiltinResult timeNowNs(const BuiltinCall& c) {
   if (!c.ctx.now_ns) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -476,69 +403,14 @@ BuiltinResult timeNowNs(const BuiltinCall& c) {
   return defined(*c.ctx.now_ns);
 }
 
-// Reads `digits` decimal digits at s[pos], advancing pos.
-std::optional<int64_t> fixedDigits(std::string_view s, size_t& pos, size_t digits) {
-  if (pos + digits > s.size()) return std::nullopt;
-  int64_t v = 0;
-  for (size_t i = 0; i < digits; ++i) {
-    char ch = s[pos + i];
-    if (ch < '0' || ch > '9') return std::nullopt;
-    v = v * 10 + (ch - '0');
-  }
-  pos += digits;
-  return v;
-}
-
-bool expect(std::string_view s, size_t& pos, char ch) {
-  if (pos >= s.size() || s[pos] != ch) return false;
-  ++pos;
-  return true;
-}
-
-// Go's time.Parse(time.RFC3339, s): fixed-width fields, optional fraction, Z or ±hh:mm.
+// Go's time.Parse(time.RFC3339, s), as a count of nanoseconds.
 Result<int64_t> parseRfc3339(std::string_view s) {
   auto bad = [&](std::string_view why) {
     return makeError(fmt::format("parsing time {} as RFC3339: {}", detail::goQuote(s), why));
   };
-  size_t pos = 0;
-  auto year = fixedDigits(s, pos, 4);
-  std::optional<int64_t> month, day, hour, minute, second;
-  if (!year || !expect(s, pos, '-') || !(month = fixedDigits(s, pos, 2)) || !expect(s, pos, '-') ||
-      !(day = fixedDigits(s, pos, 2)) || !expect(s, pos, 'T') || !(hour = fixedDigits(s, pos, 2)) ||
-      !expect(s, pos, ':') || !(minute = fixedDigits(s, pos, 2)) || !expect(s, pos, ':') ||
-      !(second = fixedDigits(s, pos, 2))) {
-    return bad("not in the form 2006-01-02T15:04:05Z07:00");
-  }
-  if (*month < 1 || *month > 12) return bad("month out of range");
-  if (*day < 1 || *day > daysInMonth(*year, *month)) return bad("day out of range");
-  if (*hour > 23) return bad("hour out of range");
-  if (*minute > 59) return bad("minute out of range");
-  if (*second > 59) return bad("second out of range");
-  int64_t frac = 0;
-  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
-    size_t start = ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start) return bad("missing fractional digits");
-    std::string digits(s.substr(start, std::min<size_t>(pos - start, 9)));
-    digits.resize(9, '0');
-    frac = std::stoll(digits);
-  }
-  int64_t offset = 0;
-  if (expect(s, pos, 'Z')) {
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int64_t sign = s[pos++] == '-' ? -1 : 1;
-    auto oh = fixedDigits(s, pos, 2);
-    std::optional<int64_t> om;
-    if (!oh || !expect(s, pos, ':') || !(om = fixedDigits(s, pos, 2))) return bad("bad offset");
-    if (*oh > 23 || *om > 59) return bad("time zone offset out of range");
-    offset = sign * (*oh * 3600 + *om * 60);
-  } else {
-    return bad("missing time zone");
-  }
-  if (pos != s.size()) return bad("extra text after the time zone");
-  __int128 secs = __int128(daysFromCivil(*year, *month, *day)) * 86400 + *hour * 3600 +
-                  *minute * 60 + *second - offset;
-  __int128 ns = secs * kNanos + frac;
+  auto t = kw::parseRfc3339(s, Rfc3339Dialect::kGo);
+  if (!t) return bad(t.error().message);
+  __int128 ns = __int128(t->seconds) * kNanos + t->nanos;
   if (ns > INT64_MAX || ns < INT64_MIN) return bad("out of the range of a 64-bit nanosecond count");
   return int64_t(ns);
 }

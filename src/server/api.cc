@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "admission/strict_json.h"
+#include "common/percent_encode.h"
 #include "server/review_scan.h"
 
 namespace kw::server {
@@ -84,28 +85,6 @@ HttpResponse bodyRejection(Endpoint e, int status, std::string_view message) {
 
 // ---- routing --------------------------------------------------------------------------------
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Path parameters arrive percent-encoded; malformed escapes are kept as written.
-std::string percentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
-      out.push_back(char(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 struct Route {
   Endpoint endpoint;
   std::string policy_id;
@@ -122,7 +101,8 @@ std::optional<Route> matchEvaluation(std::string_view target) {
     if (!target.starts_with(prefix)) continue;
     std::string_view id = target.substr(prefix.size());
     if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
-    return Route{endpoint, percentDecode(id)};
+    // Path parameters arrive percent-encoded; malformed escapes are kept as written.
+    return Route{endpoint, *percentDecode(id)};
   }
   return std::nullopt;
 }

@@ -373,13 +373,5 @@ TEST_F(HostCryptoTest, LeafWithoutCodeSigningIsNotTrusted) {
   EXPECT_EQ(r["reason"], "Certificate not trusted: RequiredEkuNotFound");
 }
 
-TEST(HostRfc3339, ParsesOffsetsAndFractions) {
-  EXPECT_EQ(parseRfc3339("1970-01-01T00:00:00Z"), 0);
-  EXPECT_EQ(parseRfc3339("1970-01-01T01:00:00+01:00"), 0);
-  EXPECT_EQ(parseRfc3339("1970-01-01T00:00:01.5-00:00"), 1);
-  EXPECT_FALSE(parseRfc3339("1970-01-01"));
-  EXPECT_FALSE(parseRfc3339("yesterday"));
-}
-
 }  // namespace
 }  // namespace kw::host
