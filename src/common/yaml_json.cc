@@ -6,7 +6,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <regex>
 
 #include "common/file_read.h"
 
@@ -22,51 +21,124 @@ bool isNullWord(const std::string& s) {
   return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
 }
 
-// A plain (unquoted, untagged) scalar typed by the YAML 1.2 core schema.
-Json plainScalar(const std::string& s) {
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kOct("0o[0-7]+");
-  static const std::regex kHex("0x[0-9a-fA-F]+");
-  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  if (isNullWord(s)) return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  try {
-    if (std::regex_match(s, kInt)) {
-      if (s[0] == '-') return std::stoll(s);
-      return std::stoull(s[0] == '+' ? s.substr(1) : s);
-    }
-    if (std::regex_match(s, kOct)) return std::stoull(s.substr(2), nullptr, 8);
-    if (std::regex_match(s, kHex)) return std::stoull(s.substr(2), nullptr, 16);
-  } catch (const std::out_of_range&) {
-    return std::stod(s);  // too large for 64 bits: upstream falls back to a float too
+// Scanners for the core schema's number forms; each consumes what it recognises.
+struct Scan {
+  std::string_view s;
+  size_t pos = 0;
+  bool sign() { return pos < s.size() && (s[pos] == '+' || s[pos] == '-') && ++pos; }
+  size_t digits(std::string_view set) {
+    size_t start = pos;
+    while (pos < s.size() && set.find(s[pos]) != std::string_view::npos) ++pos;
+    return pos - start;
   }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
-  // .inf and .nan have no JSON form: they stay strings.
-  return s;
+  bool literal(std::string_view lit) {
+    if (s.substr(pos, lit.size()) != lit) return false;
+    pos += lit.size();
+    return true;
+  }
+  bool end() const { return pos == s.size(); }
+};
+
+constexpr std::string_view kDec = "0123456789";
+
+bool isDecimalInt(std::string_view s) {  // [-+]?[0-9]+
+  Scan c{s};
+  c.sign();
+  return c.digits(kDec) > 0 && c.end();
 }
 
-}  // namespace
+bool isPrefixedInt(std::string_view s, std::string_view prefix, std::string_view set) {
+  Scan c{s};
+  return c.literal(prefix) && c.digits(set) > 0 && c.end();
+}
 
-Json yamlToJson(const YAML::Node& n) {
+bool isFloat(std::string_view s) {  // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+  Scan c{s};
+  c.sign();
+  if (c.literal(".")) {
+    if (c.digits(kDec) == 0) return false;
+  } else {
+    if (c.digits(kDec) == 0) return false;
+    if (c.literal(".")) c.digits(kDec);
+  }
+  if (c.literal("e") || c.literal("E")) {
+    c.sign();
+    if (c.digits(kDec) == 0) return false;
+  }
+  return c.end();
+}
+
+bool isQuotedOrStrTagged(const YAML::Node& n) {
+  // yaml-cpp tags a quoted scalar "!"; !!str is the explicit string tag.
+  return n.Tag() == "!" || n.Tag() == kStrTag;
+}
+
+Result<std::string> scalarKey(const YAML::Node& key) {
+  if (!key.IsScalar()) return makeError("a mapping key must be a scalar");
+  return key.Scalar();
+}
+
+Result<Json> walk(const YAML::Node& n, const YamlTyping& typing) {
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       Json o = Json::object();
-      for (const auto& kv : n) o[kv.first.Scalar()] = yamlToJson(kv.second);
+      for (const auto& kv : n) {
+        auto k = typing.key ? typing.key(kv.first) : scalarKey(kv.first);
+        if (!k) return k.error();
+        auto v = walk(kv.second, typing);
+        if (!v) return v.error();
+        o[*k] = std::move(*v);
+      }
       return o;
     }
     case YAML::NodeType::Sequence: {
       Json a = Json::array();
-      for (const auto& v : n) a.push_back(yamlToJson(v));
+      for (const auto& item : n) {
+        auto v = walk(item, typing);
+        if (!v) return v.error();
+        a.push_back(std::move(*v));
+      }
       return a;
     }
     case YAML::NodeType::Scalar:
-      // "!" marks a quoted scalar; !!str an explicit string tag.
-      if (n.Tag() == "!" || n.Tag() == kStrTag) return n.Scalar();
-      return plainScalar(n.Scalar());
+      if (isQuotedOrStrTagged(n)) return Json(n.Scalar());
+      if (typing.plain) return typing.plain(n.Scalar());
+      return coreSchemaScalar(n.Scalar());
     default:
-      return nullptr;
+      return Json(nullptr);
   }
+}
+
+}  // namespace
+
+Json coreSchemaScalar(const std::string& s) {
+  if (isNullWord(s)) return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  try {
+    if (isDecimalInt(s)) {
+      if (s[0] == '-') return std::stoll(s);
+      return std::stoull(s[0] == '+' ? s.substr(1) : s);
+    }
+    if (isPrefixedInt(s, "0o", "01234567")) return std::stoull(s.substr(2), nullptr, 8);
+    if (isPrefixedInt(s, "0x", "0123456789abcdefABCDEF")) {
+      return std::stoull(s.substr(2), nullptr, 16);
+    }
+  } catch (const std::out_of_range&) {
+    return std::stod(s);  // too large for 64 bits: upstream falls back to a float too
+  }
+  if (isFloat(s)) return std::stod(s);
+  return s;
+}
+
+Result<Json> yamlToJson(const YAML::Node& node, const YamlTyping& typing) {
+  return walk(node, typing);
+}
+
+Json yamlToJson(const YAML::Node& node) {
+  auto j = walk(node, {});
+  if (!j) throw YAML::ParserException(node.Mark(), j.error().message);
+  return std::move(*j);
 }
 
 Json parseYamlToJson(std::string_view text) {

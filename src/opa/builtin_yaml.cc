@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/yaml_json.h"
 #include "opa/builtin_impl.h"
 #include "opa/regexp.h"
 
@@ -344,17 +345,11 @@ std::string toYaml(const Json& v) {
 
 // --- parsing -----------------------------------------------------------------------------
 
-bool isQuotedOrStrTagged(const YAML::Node& n) {
-  return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str";
-}
-
-Result<Json> fromYaml(const YAML::Node& n);
-
 // JSON keys are strings: non-string scalar keys are written as go-yaml prints them.
 Result<std::string> keyText(const YAML::Node& key) {
   if (key.IsNull()) return std::string("null");
   if (!key.IsScalar()) return makeError("a mapping key must be a scalar");
-  if (isQuotedOrStrTagged(key)) return key.Scalar();
+  if (key.Tag() == "!" || key.Tag() == "tag:yaml.org,2002:str") return key.Scalar();
   auto v = resolvePlain(key.Scalar());
   if (!v) return v.error();
   if (v->is_string()) return v->get<std::string>();
@@ -362,36 +357,9 @@ Result<std::string> keyText(const YAML::Node& key) {
   return v->dump();
 }
 
+// go-yaml v2's typing of scalars and keys over the shared walk.
 Result<Json> fromYaml(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return Json(nullptr);
-    case YAML::NodeType::Scalar:
-      if (isQuotedOrStrTagged(n)) return Json(n.Scalar());
-      return resolvePlain(n.Scalar());
-    case YAML::NodeType::Sequence: {
-      Json out = Json::array();
-      for (const auto& item : n) {
-        auto v = fromYaml(item);
-        if (!v) return v.error();
-        out.push_back(std::move(*v));
-      }
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      Json out = Json::object();
-      for (const auto& kv : n) {
-        auto k = keyText(kv.first);
-        if (!k) return k.error();
-        auto v = fromYaml(kv.second);
-        if (!v) return v.error();
-        out[*k] = std::move(*v);
-      }
-      return out;
-    }
-  }
-  return Json(nullptr);
+  return yamlToJson(n, YamlTyping{.plain = resolvePlain, .key = keyText});
 }
 
 }  // namespace

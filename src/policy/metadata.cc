@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "common/yaml_json.h"
 #include "common/yaml_quote.h"
 #include "wasm/binary/module_binary.h"
 
@@ -204,37 +205,11 @@ Metadata decode(const json& root) {
 // YAML 1.2 core-schema resolution of an untagged plain scalar, limited to what the metadata
 // schema can tell apart: booleans and null. Everything else stays a string, so a number where
 // a string is expected (e.g. an annotation value `1`) reads as the text the user wrote.
-json resolvePlainScalar(const std::string& s) {
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  return s;
-}
-
-json yamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      // yaml-cpp tags plain scalars "?"; quoted and block scalars are always strings.
-      if (node.Tag() == "?") return resolvePlainScalar(node.Scalar());
-      return node.Scalar();
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(yamlToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) throw DecodeError{"mapping keys must be plain strings"};
-        out[kv.first.Scalar()] = yamlToJson(kv.second);
-      }
-      return out;
-    }
-  }
-  return nullptr;
+Result<json> resolvePlainScalar(const std::string& s) {
+  if (s == "true" || s == "True" || s == "TRUE") return json(true);
+  if (s == "false" || s == "False" || s == "FALSE") return json(false);
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json(nullptr);
+  return json(s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,7 +445,13 @@ Result<Metadata> metadataFromJson(std::string_view text) {
 Result<Metadata> metadataFromYaml(std::string_view text) {
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    return decode(yamlToJson(root));
+    auto tree = yamlToJson(root, YamlTyping{.plain = resolvePlainScalar,
+                                            .key = [](const YAML::Node& key) -> Result<std::string> {
+                                              if (key.IsScalar()) return key.Scalar();
+                                              return makeError("mapping keys must be plain strings");
+                                            }});
+    if (!tree) return tree.error();
+    return decode(*tree);
   } catch (const DecodeError& e) {
     return makeError(e.message);
   } catch (const YAML::Exception& e) {
