@@ -256,6 +256,24 @@ TEST_P(EngineTest, GrownMemoryIsNotReused) {
   EXPECT_EQ(i32Of(next->call("pages", {}, kNever)), initial);
 }
 
+// Grown memories are not pooled; V8 collects the dead instances that hold them every few dozen
+// (kDeadInstanceBudget), so this crosses that collection several times, and each instance
+// must still start from its pristine size.
+TEST_P(EngineTest, ManyGrownInstancesInARowEachStartPristine) {
+  auto engine = createEngine();
+  ProbeState s;
+  int32_t initial = -1;
+  for (int i = 0; i < 150; ++i) {
+    auto inst = make(*engine, &s);
+    ASSERT_TRUE(inst);
+    int32_t pages = i32Of(inst->call("pages", {}, kNever));
+    if (initial < 0) initial = pages;
+    ASSERT_EQ(pages, initial) << "instance " << i;
+    Value one[1] = {Value::fromI32(2)};
+    ASSERT_EQ(i32Of(inst->call("grow", one, kNever)), initial) << "instance " << i;
+  }
+}
+
 TEST_P(EngineTest, RefusesBytesThatAreNotWasm) {
   auto engine = createEngine();
   std::vector<uint8_t> junk = {'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0};
