@@ -2,12 +2,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <map>
+#include <string_view>
+#include <vector>
 
 #include "common/base64.h"
 #include "common/file_read.h"
+#include "kube/kubeconfig_exec.h"
 
 namespace kw::kube {
 namespace fs = std::filesystem;
@@ -24,14 +27,6 @@ Result<std::string> decodeBase64(std::string_view in, std::string_view field) {
   auto out = base64Decode(in);
   if (!out.ok()) return makeError(std::string(field) + " is not valid base64");
   return out;
-}
-
-// Finds `name` in a kubeconfig list such as `clusters: [{name, cluster: {...}}]`.
-YAML::Node findNamed(const YAML::Node& list, const std::string& name, const char* inner) {
-  if (list && list.IsSequence())
-    for (const auto& item : list)
-      if (item["name"] && item["name"].as<std::string>() == name) return item[inner];
-  return YAML::Node(YAML::NodeType::Undefined);
 }
 
 std::string str(const YAML::Node& node, const char* key) {
@@ -62,6 +57,31 @@ Status fillCluster(Config& cfg, const YAML::Node& cluster, const fs::path& base,
   return okStatus();
 }
 
+bool hasStaticCredentials(const Config& cfg) {
+  return !cfg.token.empty() || !cfg.token_file.empty() || !cfg.client_cert_pem.empty() ||
+         !cfg.username.empty();
+}
+
+// An exec block is always checked, as kubectl does, but only used when the user has no static
+// credentials: like kubectl, a token, certificate or password in the same user wins.
+Status fillExecOrAuthProvider(Config& cfg, const YAML::Node& user, const fs::path& base,
+                              const std::string& where) {
+  const bool auth_provider = static_cast<bool>(user["auth-provider"]);
+  if (user["exec"] && auth_provider)
+    return makeError(where + " sets both exec and auth-provider, which cannot be combined");
+  if (auth_provider && !hasStaticCredentials(cfg)) {
+    std::string name = str(user["auth-provider"], "name");
+    return makeError(where + " uses the auth-provider \"" + name +
+                     "\", which kubectl removed in 1.26 and is not supported; use an exec "
+                     "credential plugin instead (kubelogin, gke-gcloud-auth-plugin...)");
+  }
+  if (!user["exec"]) return okStatus();
+  auto exec = parseExecBlock(user["exec"], base, where);
+  if (!exec) return exec.error();
+  if (!hasStaticCredentials(cfg)) cfg.exec = std::move(*exec);
+  return okStatus();
+}
+
 Status fillUser(Config& cfg, const YAML::Node& user, const fs::path& base,
                 const std::string& where) {
   if (!user) return okStatus();  // anonymous access is valid
@@ -82,17 +102,25 @@ Status fillUser(Config& cfg, const YAML::Node& user, const fs::path& base,
   cfg.client_key_pem = std::move(*key);
   cfg.username = str(user, "username");
   cfg.password = str(user, "password");
-  if (user["exec"] || user["auth-provider"])
-    if (cfg.token.empty() && cfg.client_cert_pem.empty() && cfg.username.empty())
-      return makeError(where + " uses exec/auth-provider credentials, which are not supported");
-  return okStatus();
+  return fillExecOrAuthProvider(cfg, user, base, where);
 }
 
-fs::path defaultKubeconfigPath() {
-  if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
-    std::string list = env;
-    return list.substr(0, list.find(':'));
+// $KUBECONFIG's entries in order, empty ones and repeats dropped (kubectl reads each file once).
+std::vector<fs::path> kubeconfigEnvList() {
+  std::vector<fs::path> files;
+  const char* env = std::getenv("KUBECONFIG");
+  std::string_view list = env ? env : "";
+  while (!list.empty()) {
+    size_t colon = list.find(':');
+    std::string entry(list.substr(0, colon));
+    list = colon == std::string_view::npos ? std::string_view() : list.substr(colon + 1);
+    if (!entry.empty() && std::find(files.begin(), files.end(), fs::path(entry)) == files.end())
+      files.emplace_back(entry);
   }
+  return files;
+}
+
+fs::path homeKubeconfig() {
   const char* home = std::getenv("HOME");
   return fs::path(home ? home : "") / ".kube" / "config";
 }
@@ -102,41 +130,115 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-}  // namespace
+std::string joined(const std::vector<fs::path>& files) {
+  std::string out;
+  for (const auto& f : files) out += (out.empty() ? "" : ":") + f.string();
+  return out;
+}
 
-Result<Config> loadKubeconfig(std::optional<fs::path> path) {
-  fs::path file = path ? *path : defaultKubeconfigPath();
+// A named cluster, user or context with the folder of the file that defined it, against which
+// its relative paths resolve.
+struct Entry {
+  YAML::Node item;  // the list element: {name, cluster|user|context}
+  fs::path base;
+};
+
+// The union of several kubeconfig files, the first definition of each name winning.
+struct Merged {
+  std::string files;  // for messages
+  std::map<std::string, Entry> clusters, users, contexts;
+  std::string current_context;
+};
+
+void mergeList(std::map<std::string, Entry>& into, const YAML::Node& list, const fs::path& base) {
+  if (!list || !list.IsSequence()) return;
+  for (const auto& item : list)
+    if (item.IsMap() && item["name"] && item["name"].IsScalar())
+      into.emplace(item["name"].as<std::string>(), Entry{item, base});
+}
+
+Status mergeFile(Merged& merged, const fs::path& file) {
   auto text = readText(file, "kubeconfig");
   if (!text) return text.error();
   try {
     YAML::Node root = YAML::Load(*text);
-    std::string context_name = str(root, "current-context");
-    if (context_name.empty())
-      return makeError("kubeconfig " + file.string() + " has no current-context");
-    YAML::Node context = findNamed(root["contexts"], context_name, "context");
-    if (!context)
-      return makeError("kubeconfig " + file.string() + ": context \"" + context_name +
-                       "\" not found");
-    std::string cluster_name = str(context, "cluster");
-    YAML::Node cluster = findNamed(root["clusters"], cluster_name, "cluster");
-    if (!cluster)
-      return makeError("kubeconfig " + file.string() + ": cluster \"" + cluster_name +
-                       "\" not found");
-    Config cfg;
-    cfg.origin = "kubeconfig " + file.string() + " (context " + context_name + ")";
+    if (!root.IsMap()) return okStatus();  // an empty file adds nothing, as with kubectl
     fs::path base = file.parent_path();
-    if (auto s = fillCluster(cfg, cluster, base, cfg.origin + " cluster " + cluster_name); !s)
-      return s.error();
-    std::string user_name = str(context, "user");
-    YAML::Node user = findNamed(root["users"], user_name, "user");
-    if (!user_name.empty() && !user)
-      return makeError("kubeconfig " + file.string() + ": user \"" + user_name + "\" not found");
-    if (auto s = fillUser(cfg, user, base, cfg.origin + " user " + user_name); !s) return s.error();
-    cfg.token = trimmed(cfg.token);
-    return cfg;
+    mergeList(merged.clusters, root["clusters"], base);
+    mergeList(merged.users, root["users"], base);
+    mergeList(merged.contexts, root["contexts"], base);
+    if (merged.current_context.empty()) merged.current_context = str(root, "current-context");
+    return okStatus();
   } catch (const YAML::Exception& e) {
     return makeError("kubeconfig " + file.string() + " is not valid YAML: " + e.what());
   }
+}
+
+// The entry's inner node (`cluster`, `user` or `context`), undefined when absent.
+YAML::Node inner(const std::map<std::string, Entry>& entries, const std::string& name,
+                 const char* key, fs::path* base = nullptr) {
+  auto it = entries.find(name);
+  if (it == entries.end()) return YAML::Node(YAML::NodeType::Undefined);
+  if (base) *base = it->second.base;
+  return it->second.item[key];
+}
+
+Result<Config> resolve(const Merged& merged) {
+  const std::string& files = merged.files;
+  const std::string& context_name = merged.current_context;
+  if (context_name.empty()) return makeError("kubeconfig " + files + " has no current-context");
+  YAML::Node context = inner(merged.contexts, context_name, "context");
+  if (!context)
+    return makeError("kubeconfig " + files + ": context \"" + context_name + "\" not found");
+  std::string cluster_name = str(context, "cluster");
+  fs::path cluster_base, user_base;
+  YAML::Node cluster = inner(merged.clusters, cluster_name, "cluster", &cluster_base);
+  if (!cluster)
+    return makeError("kubeconfig " + files + ": cluster \"" + cluster_name + "\" not found");
+  Config cfg;
+  cfg.origin = "kubeconfig " + files + " (context " + context_name + ")";
+  if (auto s = fillCluster(cfg, cluster, cluster_base, cfg.origin + " cluster " + cluster_name); !s)
+    return s.error();
+  std::string user_name = str(context, "user");
+  YAML::Node user = inner(merged.users, user_name, "user", &user_base);
+  if (!user_name.empty() && !user)
+    return makeError("kubeconfig " + files + ": user \"" + user_name + "\" not found");
+  if (auto s = fillUser(cfg, user, user_base, cfg.origin + " user " + user_name); !s)
+    return s.error();
+  cfg.token = trimmed(cfg.token);
+  if (cfg.exec) {
+    cfg.exec->user = user_name;
+    if (user["exec"]["provideClusterInfo"] && user["exec"]["provideClusterInfo"].as<bool>(false))
+      cfg.exec->cluster_info_json = execClusterInfo(cluster, cfg.ca_pem);
+  }
+  return cfg;
+}
+
+Result<Config> loadFiles(const std::vector<fs::path>& files) {
+  Merged merged;
+  merged.files = joined(files);
+  try {
+    for (const auto& file : files)
+      if (auto s = mergeFile(merged, file); !s) return s.error();
+    return resolve(merged);
+  } catch (const YAML::Exception& e) {
+    return makeError("kubeconfig " + merged.files + " is not valid: " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<Config> loadKubeconfig(std::optional<fs::path> path) {
+  if (path) return loadFiles({*path});
+  std::vector<fs::path> listed = kubeconfigEnvList();
+  if (listed.empty()) return loadFiles({homeKubeconfig()});
+  std::vector<fs::path> present;
+  std::error_code ec;
+  for (const auto& file : listed)
+    if (fs::exists(file, ec)) present.push_back(file);
+  if (present.empty())
+    return makeError("none of the kubeconfig files in KUBECONFIG exists: " + joined(listed));
+  return loadFiles(present);
 }
 
 Result<Config> loadInCluster(const fs::path& sa_dir) {
@@ -161,12 +263,13 @@ Result<Config> loadInCluster(const fs::path& sa_dir) {
 }
 
 Result<Config> inferConfig() {
-  fs::path file = defaultKubeconfigPath();
+  if (!kubeconfigEnvList().empty()) return loadKubeconfig();
+  fs::path home = homeKubeconfig();
   std::error_code ec;
-  if (fs::exists(file, ec) || std::getenv("KUBECONFIG")) return loadKubeconfig(file);
+  if (fs::exists(home, ec)) return loadKubeconfig();
   auto in_cluster = loadInCluster();
   if (!in_cluster)
-    return makeError("no kubeconfig at " + file.string() + ", and " + in_cluster.error().message);
+    return makeError("no kubeconfig at " + home.string() + ", and " + in_cluster.error().message);
   return in_cluster;
 }
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 
 #include "kube/kube_fixture.h"
@@ -12,29 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Sets an environment variable for one test and restores it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using test::ScopedEnv;
 
 class KubeConfigTest : public ::testing::Test {
  protected:
@@ -129,7 +106,9 @@ TEST_F(KubeConfigTest, EachMissingPieceIsNamed) {
   EXPECT_NE(missing.error().message.find("absent"), std::string::npos);
 }
 
-TEST_F(KubeConfigTest, KubeconfigEnvUsesTheFirstFileOfTheList) {
+// Both files define the same names: the first file's definitions win (config_merge_test.cc has
+// the other merge rules).
+TEST_F(KubeConfigTest, KubeconfigEnvPrefersTheFirstFileOfTheList) {
   auto first = write("first", kubeconfig("    server: https://first:6443\n", "    token: t1\n"));
   auto second = write("second", kubeconfig("    server: https://second:6443\n", "    token: t2\n"));
   ScopedEnv env("KUBECONFIG", (first.string() + ":" + second.string()).c_str());
