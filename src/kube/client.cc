@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/percent_encode.h"
+#include "kube/exec_credential.h"
 
 namespace kw::kube {
 namespace {
@@ -157,6 +158,7 @@ Result<std::shared_ptr<Client>> Client::create(Config config) {
 Client::Client(Config config) : config_(std::move(config)) {
   token_ = config_.token;
   token_read_at_ = std::chrono::steady_clock::now();
+  if (config_.exec) exec_ = std::make_unique<ExecCredentialSource>(*config_.exec);
 }
 
 Client::~Client() {
@@ -192,8 +194,17 @@ std::string Client::bearerToken() {
   return token_;
 }
 
+Result<std::shared_ptr<const ExecCredential>> Client::execCredential() {
+  if (!exec_) return std::shared_ptr<const ExecCredential>();
+  auto credential = exec_->get();
+  if (!credential)
+    return makeError("cannot get credentials for the Kubernetes API (" + config_.origin +
+                     "): " + credential.error().message);
+  return credential;
+}
+
 Status Client::prepare(void* handle, const std::string& url, void* headers_out,
-                       std::string_view accept) {
+                       std::string_view accept, const ExecCredential* exec) {
   CURL* easy = static_cast<CURL*>(handle);
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -206,9 +217,14 @@ Status Client::prepare(void* handle, const std::string& url, void* headers_out,
     curl_blob blob{config_.ca_pem.data(), config_.ca_pem.size(), CURL_BLOB_COPY};
     curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
   }
-  if (!config_.client_cert_pem.empty()) {
-    curl_blob cert{config_.client_cert_pem.data(), config_.client_cert_pem.size(), CURL_BLOB_COPY};
-    curl_blob key{config_.client_key_pem.data(), config_.client_key_pem.size(), CURL_BLOB_COPY};
+  // A plugin's certificate is set on each request like the static one; libcurl reuses only a
+  // connection made with the same certificate, so a fresh one opens a new TLS session.
+  const bool exec_cert = exec && !exec->client_cert_pem.empty();
+  const std::string& cert_pem = exec_cert ? exec->client_cert_pem : config_.client_cert_pem;
+  const std::string& key_pem = exec_cert ? exec->client_key_pem : config_.client_key_pem;
+  if (!cert_pem.empty()) {
+    curl_blob cert{const_cast<char*>(cert_pem.data()), cert_pem.size(), CURL_BLOB_COPY};
+    curl_blob key{const_cast<char*>(key_pem.data()), key_pem.size(), CURL_BLOB_COPY};
     curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
     curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
     curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
@@ -220,7 +236,8 @@ Status Client::prepare(void* handle, const std::string& url, void* headers_out,
     curl_easy_setopt(easy, CURLOPT_PASSWORD, config_.password.c_str());
   }
   curl_slist* headers = curl_slist_append(nullptr, ("Accept: " + std::string(accept)).c_str());
-  if (std::string token = bearerToken(); !token.empty())
+  std::string token = exec && !exec->token.empty() ? exec->token : bearerToken();
+  if (!token.empty())
     headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
   *static_cast<curl_slist**>(headers_out) = headers;
   return okStatus();
@@ -229,11 +246,26 @@ Status Client::prepare(void* handle, const std::string& url, void* headers_out,
 Result<Client::Reply> Client::request(std::string_view method, const std::string& path_and_query,
                                       std::string_view body, std::string_view content_type,
                                       std::string_view accept) {
+  for (int attempt = 0;; ++attempt) {
+    auto credential = execCredential();
+    if (!credential) return credential.error();
+    auto reply = requestOnce(method, path_and_query, body, content_type, accept, credential->get());
+    // A plugin's credential the server refuses was revoked or expired early: get a fresh one
+    // and retry once, as kubectl does.
+    if (!reply || reply->status != 401 || !exec_ || attempt > 0) return reply;
+    exec_->invalidate(*credential);
+  }
+}
+
+Result<Client::Reply> Client::requestOnce(std::string_view method,
+                                          const std::string& path_and_query, std::string_view body,
+                                          std::string_view content_type, std::string_view accept,
+                                          const ExecCredential* exec) {
   CURL* easy = static_cast<CURL*>(acquire());
   if (!easy) return makeError("cannot create a libcurl handle");
   curl_slist* headers = nullptr;
   std::string url = config_.server + path_and_query;
-  (void)prepare(easy, url, &headers, accept.empty() ? "application/json" : accept);
+  (void)prepare(easy, url, &headers, accept.empty() ? "application/json" : accept, exec);
   if (!content_type.empty())
     headers = curl_slist_append(headers, ("Content-Type: " + std::string(content_type)).c_str());
   std::string method_s(method), body_s(body);
@@ -374,6 +406,20 @@ Result<std::string> Client::list(const ResourceType& type, const ListOptions& op
 
 Result<Client::WatchEnd> Client::watch(const ResourceType& type, const WatchOptions& options,
                                        const EventSink& sink, WatchCancel& cancel) {
+  for (int attempt = 0;; ++attempt) {
+    auto credential = execCredential();
+    if (!credential) return credential.error();
+    long status = 0;
+    auto end = watchOnce(type, options, sink, cancel, credential->get(), status);
+    // A 401 delivered no event, so the watch can start again with a fresh credential.
+    if (status != 401 || !exec_ || attempt > 0) return end;
+    exec_->invalidate(*credential);
+  }
+}
+
+Result<Client::WatchEnd> Client::watchOnce(const ResourceType& type, const WatchOptions& options,
+                                           const EventSink& sink, WatchCancel& cancel,
+                                           const ExecCredential* exec, long& status) {
   std::string query = "?watch=true";
   if (options.bookmarks) query += "&allowWatchBookmarks=true";
   addParam(query, "resourceVersion", options.resource_version);
@@ -385,7 +431,7 @@ Result<Client::WatchEnd> Client::watch(const ResourceType& type, const WatchOpti
   CURL* easy = static_cast<CURL*>(acquire());
   CURLM* multi = curl_multi_init();
   curl_slist* headers = nullptr;
-  (void)prepare(easy, config_.server + path + query, &headers);
+  (void)prepare(easy, config_.server + path + query, &headers, "application/json", exec);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   WatchStream stream{easy, &sink, {}, {}, 0, false};
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onWatchData);
@@ -403,6 +449,7 @@ Result<Client::WatchEnd> Client::watch(const ResourceType& type, const WatchOpti
   while (CURLMsg* msg = curl_multi_info_read(multi, &left))
     if (msg->msg == CURLMSG_DONE) result = msg->data.result;
   if (stream.status == 0) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &stream.status);
+  status = stream.status;
   curl_multi_remove_handle(multi, easy);
   curl_multi_cleanup(multi);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);

@@ -1,5 +1,8 @@
 // A thread-safe Kubernetes REST client on libcurl: discovery, get, paginated list, and watch
 // streams delivered line by line (never buffered whole). Connections are pooled and reused.
+// Credentials: static ones from the Config, a token file re-read for rotation, or an exec
+// plugin's, run again when they expire or when the API server answers 401 (then the request is
+// retried once, as kubectl does).
 #pragma once
 
 #include <atomic>
@@ -18,6 +21,9 @@
 #include "kube/resource_reader.h"
 
 namespace kw::kube {
+
+class ExecCredentialSource;
+struct ExecCredential;
 
 // Lets another thread stop a running watch promptly (it wakes the transfer's poll loop).
 class WatchCancel {
@@ -90,9 +96,17 @@ class Client {
   explicit Client(Config config);
   void* acquire();
   void release(void* easy);
-  Status prepare(void* easy, const std::string& url, void* headers_out,
-                 std::string_view accept = "application/json");
+  // `exec`: the plugin's credential for this request, null without a plugin.
+  Status prepare(void* easy, const std::string& url, void* headers_out, std::string_view accept,
+                 const ExecCredential* exec);
   std::string bearerToken();
+  Result<std::shared_ptr<const ExecCredential>> execCredential();
+  Result<Reply> requestOnce(std::string_view method, const std::string& path_and_query,
+                            std::string_view body, std::string_view content_type,
+                            std::string_view accept, const ExecCredential* exec);
+  Result<WatchEnd> watchOnce(const ResourceType& type, const WatchOptions& options,
+                             const EventSink& sink, WatchCancel& cancel, const ExecCredential* exec,
+                             long& status);
   Result<std::vector<ResourceType>> discover(const std::string& group_version);
 
   Config config_;
@@ -101,6 +115,8 @@ class Client {
   std::mutex token_mu_;
   std::string token_;
   std::chrono::steady_clock::time_point token_read_at_;
+  // Runs the kubeconfig's exec plugin when the cached credential is missing or expired.
+  std::unique_ptr<ExecCredentialSource> exec_;
   std::mutex discovery_mu_;
   std::map<std::string, std::vector<ResourceType>> discovery_;
 };
