@@ -1,5 +1,5 @@
-// regex.split, regex.find_n and regex.template_match, on Go's RE2 syntax and semantics
-// (regexp.h: leftmost-first, per UTF-8 character, linear time).
+// regex.split, regex.find_n and regex.template_match, with Go's regexp syntax and semantics
+// (regexp.h: RE2, leftmost-first, per UTF-8 character, linear time).
 #include <fmt/format.h>
 
 #include <cstring>
@@ -18,43 +18,13 @@ Result<std::shared_ptr<const Regexp>> compile(const std::string& pattern) {
   thread_local std::map<std::string, std::shared_ptr<const Regexp>> cache;
   if (auto it = cache.find(pattern); it != cache.end()) return it->second;
   auto re = Regexp::compile(pattern);
-  if (!re) return makeError(fmt::format("error parsing regexp: {}", re.error().message));
+  if (!re) return re.error();
   if (cache.size() >= 256) cache.clear();
   cache.emplace(pattern, *re);
   return *re;
 }
 
-size_t runeWidth(const std::string& s, size_t pos) {
-  if (pos >= s.size()) return 1;
-  uint8_t c = uint8_t(s[pos]);
-  size_t w = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-  return std::min(w, s.size() - pos);
-}
-
-using Span = std::pair<size_t, size_t>;
-
-// Go's FindAll: successive leftmost matches; an empty match right after the previous match is
-// skipped, and after an empty match the search moves on by one character. n < 0: no limit.
-std::vector<Span> findAll(const Regexp& re, const std::string& s, int64_t n) {
-  std::vector<Span> out;
-  size_t pos = 0;
-  std::optional<size_t> prev_end;
-  while ((n < 0 || int64_t(out.size()) < n) && pos <= s.size()) {
-    auto m = re.find(s, pos);
-    if (!m) break;
-    auto [b, e] = *m;
-    bool accept = true;
-    if (e == pos) {
-      accept = !(prev_end && *prev_end == b);
-      pos += runeWidth(s, pos);
-    } else {
-      pos = e;
-    }
-    prev_end = e;
-    if (accept) out.emplace_back(b, e);
-  }
-  return out;
-}
+using Span = Regexp::Span;
 
 std::string quoteMeta(std::string_view s) {
   std::string out;
@@ -109,7 +79,7 @@ BuiltinResult regexSplit(const BuiltinCall& c) {
   if (!(*pattern)->empty() && s.empty()) return defined(Json::array({""}));
   Json out = Json::array();
   size_t beg = 0, end = 0;
-  for (const Span& m : findAll(**re, s, -1)) {
+  for (const Span& m : (*re)->findAll(s)) {
     end = m.first;
     if (m.second != 0) out.push_back(s.substr(beg, end - beg));
     beg = m.second;
@@ -127,7 +97,7 @@ BuiltinResult regexFindN(const BuiltinCall& c) {
   auto re = compile(**pattern);
   if (!re) return fail(c, re.error().message);
   Json out = Json::array();
-  for (const Span& m : findAll(**re, **value, c.args[2].get<int64_t>())) {
+  for (const Span& m : (*re)->findAll(**value, c.args[2].get<int64_t>())) {
     out.push_back((*value)->substr(m.first, m.second - m.first));
   }
   return defined(std::move(out));
@@ -158,7 +128,7 @@ BuiltinResult regexTemplateMatch(const BuiltinCall& c) {
   pattern += quoteMeta(std::string_view(t).substr(end)) + "$";
   auto re = compile(pattern);
   if (!re) return fail(c, re.error().message);
-  return defined((*re)->find(**value).has_value());
+  return defined((*re)->matches(**value));
 }
 
 }  // namespace kw::opa::detail

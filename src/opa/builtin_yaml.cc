@@ -116,7 +116,7 @@ using Pattern = Result<std::shared_ptr<const Regexp>>;
 
 // Whether a fixed, anchored pattern (compiled once by the caller) matches the whole string.
 bool matches(const Pattern& re, std::string_view s) {
-  return re.ok() && (*re)->find(s);
+  return re.ok() && (*re)->matches(s);
 }
 
 std::optional<double> yamlFloat(std::string s) {
