@@ -5,8 +5,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "common/rfc3339.h"
 #include "common/subprocess.h"
-#include "host/certificate.h"
 
 namespace kw::kube {
 namespace {
@@ -53,11 +53,12 @@ Status readExpiry(const json& status, ExecCredential& cred, const std::string& w
   auto it = status.find("expirationTimestamp");
   if (it == status.end() || it->is_null()) return okStatus();
   std::string text = it->is_string() ? it->get<std::string>() : it->dump();
-  auto seconds = it->is_string() ? host::parseRfc3339(text) : std::nullopt;
-  if (!seconds)
+  // A metav1.Time: Go's RFC 3339.
+  auto t = it->is_string() ? parseRfc3339(text) : Result<Timestamp>(makeError("not a string"));
+  if (!t)
     return makeError(who + " returned status.expirationTimestamp " + text +
                      ", which is not an RFC 3339 time");
-  cred.expires = std::chrono::system_clock::time_point(std::chrono::seconds(*seconds));
+  cred.expires = std::chrono::system_clock::time_point(std::chrono::seconds(t->seconds));
   return okStatus();
 }
 
