@@ -1,6 +1,7 @@
 #include "cluster/kubelet_standin_pod.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 
@@ -184,6 +185,12 @@ Result<PodLaunch> preparePod(const json& pod, const std::string& pod_ip, const f
   launch.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home.string(),
                 "HOSTNAME=" + pod["metadata"].value("name", "")};
   if (!kubeconfig.empty()) launch.env.push_back("KUBECONFIG=" + kubeconfig.string());
+  // A sanitizer run (make test-asan) configures every process it starts through these; a Pod's
+  // policy-server is one of them, not a container of its own.
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name))
+      launch.env.push_back(std::string(name) + "=" + value);
+  }
   for (const auto& entry : container.value("env", json::array())) {
     auto value = envValue(entry, pod, pod_ip, *mounts, get);
     if (!value) return fail("env " + entry.value("name", "") + ": " + value.error().message);

@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "cluster/harness_pki.h"
@@ -307,6 +309,48 @@ TEST(KubeletStandinPod, VolumesAreWrittenAndContainerPathsPointIntoThem) {
       << missing.error().message;
   pod["spec"]["volumes"][1]["secret"]["optional"] = true;
   EXPECT_TRUE(cluster::preparePod(pod, "10.244.0.9", folder, "/bin/policy-server", {}, get).ok());
+}
+
+// Sets an environment variable for one test and puts the old value back.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// A sanitizer run configures the processes it starts through the environment; the Pod's
+// policy-server gets those settings, and nothing else of the stand-in's environment.
+TEST(KubeletStandinPod, SanitizerOptionsReachThePodProcess) {
+  ScopedEnv lsan("LSAN_OPTIONS", "suppressions=/kw/test.supp");
+  ScopedEnv other("KW_STANDIN_HOST_ONLY", "1");
+  fs::path folder = fs::path(KW_CLUSTER_DIR) / "tests" / "kubelet-standin-pod" / randomUid();
+  json pod = policyServerDeployment()["spec"]["template"];
+  pod["metadata"]["name"] = "ps-2";
+  pod["metadata"]["namespace"] = "kw";
+  auto get = [](const std::string& plural, const std::string& name) -> Result<json> {
+    if (plural == "secrets") return json{{"data", json::object()}};
+    return json{{"data", {{"policies.yml", "p: {}\n"}}}};
+  };
+  auto launch = cluster::preparePod(pod, "10.244.0.9", folder, "/bin/policy-server", {}, get);
+  ASSERT_TRUE(launch.ok()) << launch.error().message;
+  auto has_prefix = [&](const std::string& prefix) {
+    return std::any_of(launch->env.begin(), launch->env.end(),
+                       [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
+  };
+  EXPECT_TRUE(has_prefix("LSAN_OPTIONS=suppressions=/kw/test.supp"));
+  EXPECT_FALSE(has_prefix("KW_STANDIN_HOST_ONLY="));
 }
 
 }  // namespace
