@@ -29,16 +29,12 @@ Result<std::string> decodeBase64(std::string_view in, std::string_view field) {
   return out;
 }
 
-std::string str(const YAML::Node& node, const char* key) {
-  return node && node[key] && node[key].IsScalar() ? node[key].as<std::string>() : "";
-}
-
 // `<field>-data` (base64) wins over `<field>` (a file, relative to the kubeconfig's folder).
 Result<std::string> pemFrom(const YAML::Node& node, const std::string& field, const fs::path& base,
                             const std::string& where) {
-  if (std::string data = str(node, (field + "-data").c_str()); !data.empty())
+  if (std::string data = scalarField(node, (field + "-data").c_str()); !data.empty())
     return decodeBase64(data, where + " " + field + "-data");
-  std::string file = str(node, field.c_str());
+  std::string file = scalarField(node, field.c_str());
   if (file.empty()) return std::string();
   fs::path p = fs::path(file).is_absolute() ? fs::path(file) : base / file;
   return readText(p, where + " " + field);
@@ -46,7 +42,7 @@ Result<std::string> pemFrom(const YAML::Node& node, const std::string& field, co
 
 Status fillCluster(Config& cfg, const YAML::Node& cluster, const fs::path& base,
                    const std::string& where) {
-  cfg.server = str(cluster, "server");
+  cfg.server = scalarField(cluster, "server");
   if (cfg.server.empty()) return makeError(where + " has no server");
   while (!cfg.server.empty() && cfg.server.back() == '/') cfg.server.pop_back();
   cfg.insecure_skip_tls_verify =
@@ -70,7 +66,7 @@ Status fillExecOrAuthProvider(Config& cfg, const YAML::Node& user, const fs::pat
   if (user["exec"] && auth_provider)
     return makeError(where + " sets both exec and auth-provider, which cannot be combined");
   if (auth_provider && !hasStaticCredentials(cfg)) {
-    std::string name = str(user["auth-provider"], "name");
+    std::string name = scalarField(user["auth-provider"], "name");
     return makeError(where + " uses the auth-provider \"" + name +
                      "\", which kubectl removed in 1.26 and is not supported; use an exec "
                      "credential plugin instead (kubelogin, gke-gcloud-auth-plugin...)");
@@ -85,8 +81,8 @@ Status fillExecOrAuthProvider(Config& cfg, const YAML::Node& user, const fs::pat
 Status fillUser(Config& cfg, const YAML::Node& user, const fs::path& base,
                 const std::string& where) {
   if (!user) return okStatus();  // anonymous access is valid
-  cfg.token = str(user, "token");
-  if (std::string file = str(user, "tokenFile"); !file.empty()) {
+  cfg.token = scalarField(user, "token");
+  if (std::string file = scalarField(user, "tokenFile"); !file.empty()) {
     cfg.token_file = fs::path(file).is_absolute() ? file : (base / file).string();
     auto token = readText(cfg.token_file, where + " tokenFile");
     if (!token) return token.error();
@@ -100,8 +96,8 @@ Status fillUser(Config& cfg, const YAML::Node& user, const fs::path& base,
     return makeError(where + " needs both client-certificate and client-key");
   cfg.client_cert_pem = std::move(*cert);
   cfg.client_key_pem = std::move(*key);
-  cfg.username = str(user, "username");
-  cfg.password = str(user, "password");
+  cfg.username = scalarField(user, "username");
+  cfg.password = scalarField(user, "password");
   return fillExecOrAuthProvider(cfg, user, base, where);
 }
 
@@ -167,7 +163,7 @@ Status mergeFile(Merged& merged, const fs::path& file) {
     mergeList(merged.clusters, root["clusters"], base);
     mergeList(merged.users, root["users"], base);
     mergeList(merged.contexts, root["contexts"], base);
-    if (merged.current_context.empty()) merged.current_context = str(root, "current-context");
+    if (merged.current_context.empty()) merged.current_context = scalarField(root, "current-context");
     return okStatus();
   } catch (const YAML::Exception& e) {
     return makeError("kubeconfig " + file.string() + " is not valid YAML: " + e.what());
@@ -190,7 +186,7 @@ Result<Config> resolve(const Merged& merged) {
   YAML::Node context = inner(merged.contexts, context_name, "context");
   if (!context)
     return makeError("kubeconfig " + files + ": context \"" + context_name + "\" not found");
-  std::string cluster_name = str(context, "cluster");
+  std::string cluster_name = scalarField(context, "cluster");
   fs::path cluster_base, user_base;
   YAML::Node cluster = inner(merged.clusters, cluster_name, "cluster", &cluster_base);
   if (!cluster)
@@ -199,7 +195,7 @@ Result<Config> resolve(const Merged& merged) {
   cfg.origin = "kubeconfig " + files + " (context " + context_name + ")";
   if (auto s = fillCluster(cfg, cluster, cluster_base, cfg.origin + " cluster " + cluster_name); !s)
     return s.error();
-  std::string user_name = str(context, "user");
+  std::string user_name = scalarField(context, "user");
   YAML::Node user = inner(merged.users, user_name, "user", &user_base);
   if (!user_name.empty() && !user)
     return makeError("kubeconfig " + files + ": user \"" + user_name + "\" not found");

@@ -15,6 +15,9 @@ namespace kw::kube {
 inline constexpr const char* kExecV1 = "client.authentication.k8s.io/v1";
 inline constexpr const char* kExecV1beta1 = "client.authentication.k8s.io/v1beta1";
 
+// A scalar field of a kubeconfig mapping as text; "" when absent or not a scalar.
+std::string scalarField(const YAML::Node& node, const char* key);
+
 // `base`: the folder of the kubeconfig that defined the user (for a relative command with a
 // '/'); `where` prefixes every error ("kubeconfig F (context c) user u").
 Result<ExecConfig> parseExecBlock(const YAML::Node& exec, const std::filesystem::path& base,
