@@ -135,11 +135,14 @@ class Starter {
     state_[test::kClusterApiserverLog] = (o_.dir / "logs" / "kube-apiserver.log").string();
 
     // No fsync: the data dies with the run, and fsync on a shared disk dominates start-up.
+    // Progress notifications every second (etcd's default is 10 minutes): the API server's watch
+    // cache learns of revisions other types made only through them, and its bookmarks carry
+    // that version, so a test waiting for a bookmark does not depend on unrelated traffic.
     etcd_pid_ = spawnDaemon({etcd.string(), "--name", "kw-test", "--data-dir", data.string(),
                              "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
                              "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls",
                              peer_url, "--initial-cluster", "kw-test=" + peer_url,
-                             "--unsafe-no-fsync"},
+                             "--unsafe-no-fsync", "--watch-progress-notify-interval", "1s"},
                             state_[test::kClusterEtcdLog]);
     // ServiceAccount admission is off: it would refuse a Pod in a namespace whose `default`
     // account kube-controller-manager has not made yet, and tests create Pods right away.
