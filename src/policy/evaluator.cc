@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "common/sha256.h"
-#include "opa/rego_runtime.h"
+#include "policy/rego_runtime.h"
 #include "policy/wapc_runtime.h"
 #include "policy/wasi_runtime.h"
 #include "wapc/wapc_host.h"
@@ -43,8 +43,8 @@ Evaluator::Evaluator(std::shared_ptr<wasm::Engine> engine, host::Dispatcher* dis
       timeout_(timeout) {
   runtimes_[ExecutionMode::KubewardenWapc] = wapc_;
   runtimes_[ExecutionMode::Wasi] = std::make_shared<WasiRuntime>();
-  runtimes_[ExecutionMode::Opa] = std::make_shared<opa::OpaRuntime>();
-  runtimes_[ExecutionMode::Gatekeeper] = std::make_shared<opa::GatekeeperRuntime>();
+  runtimes_[ExecutionMode::Opa] = std::make_shared<OpaRuntime>();
+  runtimes_[ExecutionMode::Gatekeeper] = std::make_shared<GatekeeperRuntime>();
 }
 
 void Evaluator::setRuntime(ExecutionMode mode, std::shared_ptr<const ModeRuntime> runtime) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "opa/opa_abi.h"
-#include "opa/rego_runtime.h"
+#include "policy/rego_runtime.h"
 #include "policy/evaluator.h"
 #include "support/test_env.h"
 
@@ -305,7 +305,7 @@ TEST_F(ContextRegoGuests, OpaGuestAllowsOnlyKnownNamespaces) {
             Json::parse(R"([{"result":{"response":{"uid":"uid-ghost","allowed":false,
               "status":{"message":"namespace 'ghost' is not in data.kubernetes.namespaces"}}}}])"))
       << unknown;
-  auto response = opa::opaAdmissionResponse(unknown, "host-uid");
+  auto response = policy::opaAdmissionResponse(unknown, "host-uid");
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ((*response)["allowed"], false);
   EXPECT_EQ((*response)["uid"], "host-uid");
@@ -352,10 +352,10 @@ TEST_F(ContextRegoGuests, GatekeeperGuestViolatesOutsideTheInventory) {
   EXPECT_EQ(Json::parse(unknown, nullptr, false),
             Json::parse(R"([{"result":[{"msg":"namespace 'ghost' is not in the inventory"}]}])"))
       << unknown;
-  auto verdict = opa::gatekeeperAdmissionResponse(unknown, "u1");
+  auto verdict = policy::gatekeeperAdmissionResponse(unknown, "u1");
   EXPECT_EQ(verdict["allowed"], false);
   EXPECT_EQ(verdict["status"]["message"], "namespace 'ghost' is not in the inventory");
-  EXPECT_EQ(opa::gatekeeperAdmissionResponse(known, "u1")["allowed"], true);
+  EXPECT_EQ(policy::gatekeeperAdmissionResponse(known, "u1")["allowed"], true);
 }
 
 }  // namespace

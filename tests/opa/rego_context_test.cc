@@ -7,7 +7,7 @@
 #include "../host/fake_reader.h"
 #include "host/capability_dispatcher.h"
 #include "host/session.h"
-#include "opa/rego_runtime.h"
+#include "policy/rego_runtime.h"
 
 namespace kw::host {
 namespace {
@@ -141,21 +141,21 @@ TEST_F(RegoContextTest, ReplayedSessionsCarryTheContext) {
 }
 
 TEST(RegoContextData, OpaDataSplicesTheContextIntoTheSettings) {
-  auto d = opa::opaData(R"({"a":1})", R"({"namespaces":{}})");
+  auto d = policy::opaData(R"({"a":1})", R"({"namespaces":{}})");
   ASSERT_TRUE(d);
   EXPECT_EQ(json::parse(*d), json::parse(R"({"kubernetes":{"namespaces":{}},"a":1})"));
-  auto empty = opa::opaData("{}", R"({"x":{}})");
+  auto empty = policy::opaData("{}", R"({"x":{}})");
   ASSERT_TRUE(empty);
   EXPECT_EQ(*empty, R"({"kubernetes":{"x":{}}})");
   // A user key named kubernetes is replaced, not duplicated.
-  auto clash = opa::opaData(R"({"kubernetes":"mine","b":2})", R"({"x":{}})");
+  auto clash = policy::opaData(R"({"kubernetes":"mine","b":2})", R"({"x":{}})");
   ASSERT_TRUE(clash);
   EXPECT_EQ(json::parse(*clash), json::parse(R"({"kubernetes":{"x":{}},"b":2})"));
   EXPECT_EQ(clash->find("mine"), std::string::npos);
-  EXPECT_FALSE(opa::opaData("[1]", "{}"));
+  EXPECT_FALSE(policy::opaData("[1]", "{}"));
   std::string inv = R"({"cluster":{},"namespace":{}})";
-  EXPECT_EQ(opa::gatekeeperData(&inv), R"({"inventory":{"cluster":{},"namespace":{}}})");
-  EXPECT_EQ(opa::gatekeeperData(nullptr), R"({"inventory":{}})");
+  EXPECT_EQ(policy::gatekeeperData(&inv), R"({"inventory":{"cluster":{},"namespace":{}}})");
+  EXPECT_EQ(policy::gatekeeperData(nullptr), R"({"inventory":{}})");
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 //             it is rejected with the messages joined by ", ". Raw requests are refused.
 //
 // Registration (see Evaluator::setRuntime):
-//   evaluator.setRuntime(ExecutionMode::Opa, std::make_shared<kw::opa::OpaRuntime>());
+//   evaluator.setRuntime(ExecutionMode::Opa, std::make_shared<kw::policy::OpaRuntime>());
 //   evaluator.setRuntime(ExecutionMode::Gatekeeper,
-//   std::make_shared<kw::opa::GatekeeperRuntime>());
+//   std::make_shared<kw::policy::GatekeeperRuntime>());
 #pragma once
 
 #include <map>
@@ -24,9 +24,9 @@
 #include "opa/opa_abi.h"
 #include "policy/mode_runtime.h"
 
-namespace kw::opa {
+namespace kw::policy {
 
-class RegoRuntime : public policy::ModeRuntime {
+class RegoRuntime : public ModeRuntime {
  public:
   enum class Flavor { Opa, Gatekeeper };
   explicit RegoRuntime(Flavor flavor) : flavor_(flavor) {}
@@ -47,13 +47,13 @@ class RegoRuntime : public policy::ModeRuntime {
  private:
   struct ModuleEntry {
     std::weak_ptr<const wasm::CompiledModule> module;
-    ModuleInfoPtr info;
+    opa::ModuleInfoPtr info;
     std::optional<std::string> load_error;  // set when the module needs missing builtins
   };
 
   // The cached entry, or null when this module has not been loaded yet.
   std::optional<ModuleEntry> cachedModule(const wasm::CompiledModulePtr& module) const;
-  ModuleEntry remember(const wasm::CompiledModulePtr& module, ModuleInfoPtr info) const;
+  ModuleEntry remember(const wasm::CompiledModulePtr& module, opa::ModuleInfoPtr info) const;
   // The data document's text for this policy: the settings (OPA) or the inventory
   // (Gatekeeper) with the Kubernetes context from the dispatcher, rebuilt only when the
   // settings or the context change.
@@ -101,4 +101,4 @@ Result<admission::OrderedJson> opaAdmissionResponse(std::string_view result_set,
 admission::OrderedJson gatekeeperAdmissionResponse(std::string_view result_set,
                                                    const std::string& uid);
 
-}  // namespace kw::opa
+}  // namespace kw::policy

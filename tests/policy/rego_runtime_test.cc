@@ -8,7 +8,7 @@
 // than the container count: 50,000 containers take about 0.8 s here (7 s in Node), of which
 // parsing the 2 MB input is about 40 ms. A 150 ms deadline therefore interrupts the eval loop,
 // typically inside a guest call made from a host builtin, with margin on either side.
-#include "opa/rego_runtime.h"
+#include "policy/rego_runtime.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@
 #include "support/cant_run.h"
 #include "support/test_env.h"
 
-namespace kw::opa {
+namespace kw::policy {
 namespace {
 
 using admission::Json;
@@ -310,4 +310,4 @@ TEST(OpaAbi, AbortAndMissingBuiltinsSurfaceTheirMessages) {
 }
 
 }  // namespace
-}  // namespace kw::opa
+}  // namespace kw::policy

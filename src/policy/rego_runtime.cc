@@ -1,4 +1,4 @@
-#include "opa/rego_runtime.h"
+#include "policy/rego_runtime.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,11 +9,13 @@
 
 #include "policy/evaluator.h"
 
-namespace kw::opa {
+namespace kw::policy {
 namespace {
 
 using admission::Json;
 using admission::OrderedJson;
+using opa::ModuleInfoPtr;
+using opa::OpaInstance;
 
 // Kubernetes always evaluates entrypoint 0 (upstream hard-codes it).
 constexpr int32_t kEntrypoint = 0;
@@ -321,4 +323,4 @@ policy::SettingsValidation RegoRuntime::validateSettings(const policy::PolicyCon
   return {true, std::nullopt};
 }
 
-}  // namespace kw::opa
+}  // namespace kw::policy
