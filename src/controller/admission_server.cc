@@ -6,21 +6,21 @@
 
 #include "common/percent_encode.h"
 #include "kube/client.h"
-#include "server/http_server.h"
+#include "http/http_server.h"
 
 namespace kw::controller {
 namespace {
 
 using nlohmann::json;
-using server::HttpRequest;
-using server::HttpResponse;
+using http::HttpRequest;
+using http::HttpResponse;
 
 HttpResponse textResponse(int status, std::string message) {
   return {status, "text/plain; charset=utf-8", std::move(message) + "\n"};
 }
 
 // Routes the six webhook paths to crd_admission; anything else is 404 (405 for non-POST).
-class Router : public server::Handler {
+class Router : public http::Handler {
  public:
   explicit Router(CrdAdmissionContext context) : context_(std::move(context)) {}
 
@@ -54,14 +54,14 @@ class AdmissionServer::Impl {
   Status start() {
     if (options_.cert_file.empty() || options_.key_file.empty())
       return makeError("the webhook server needs a certificate and a key (PEM files)");
-    server::ServerOptions http;
+    http::ServerOptions http;
     http.address = options_.address;
     http.port = options_.port;
     http.cert_file = options_.cert_file;
     http.key_file = options_.key_file;
     http.threads = std::max(1u, options_.threads);
     http.serve_metrics = false;
-    server_ = std::make_unique<server::HttpServer>(http, router_, nullptr);
+    server_ = std::make_unique<http::HttpServer>(http, router_, nullptr);
     Status started = server_->start();
     if (!started.ok()) {
       server_.reset();
@@ -83,7 +83,7 @@ class AdmissionServer::Impl {
  private:
   AdmissionServerOptions options_;
   Router router_;
-  std::unique_ptr<server::HttpServer> server_;
+  std::unique_ptr<http::HttpServer> server_;
 };
 
 AdmissionServerOptions admissionServerOptionsFromCertDir(const std::string& cert_dir,

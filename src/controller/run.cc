@@ -18,7 +18,7 @@
 #include "controller/leader_election.h"
 #include "controller/metrics.h"
 #include "kube/config.h"
-#include "server/http_server.h"
+#include "http/http_server.h"
 
 namespace kw::controller {
 
@@ -35,10 +35,10 @@ sigset_t controlSignals() {
   return set;
 }
 
-class ProbeHandler : public server::Handler {
+class ProbeHandler : public http::Handler {
  public:
   explicit ProbeHandler(std::function<bool()> ready) : ready_(std::move(ready)) {}
-  void handle(server::HttpRequest request, std::function<void(server::HttpResponse)> done) override {
+  void handle(http::HttpRequest request, std::function<void(http::HttpResponse)> done) override {
     if (request.target == "/healthz") return done({200, "text/plain", "ok"});
     if (request.target == "/readyz") {
       if (ready_()) return done({200, "text/plain", "ok"});
@@ -51,10 +51,10 @@ class ProbeHandler : public server::Handler {
   std::function<bool()> ready_;
 };
 
-class MetricsHandler : public server::Handler {
+class MetricsHandler : public http::Handler {
  public:
   explicit MetricsHandler(const ControllerMetrics& metrics) : metrics_(metrics) {}
-  void handle(server::HttpRequest request, std::function<void(server::HttpResponse)> done) override {
+  void handle(http::HttpRequest request, std::function<void(http::HttpResponse)> done) override {
     if (request.target != "/metrics") return done({404, "text/plain", "not found"});
     done({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()});
   }
@@ -63,15 +63,15 @@ class MetricsHandler : public server::Handler {
   const ControllerMetrics& metrics_;
 };
 
-Result<std::unique_ptr<server::HttpServer>> listen(const std::string& address,
-                                                   server::Handler& handler, const char* what) {
+Result<std::unique_ptr<http::HttpServer>> listen(const std::string& address,
+                                                   http::Handler& handler, const char* what) {
   auto bind = parseBindAddress(address);
   if (!bind) return makeError("--" + std::string(what) + ": " + bind.error().message);
-  server::ServerOptions so;
+  http::ServerOptions so;
   so.address = bind->first;
   so.port = bind->second;
   so.serve_metrics = false;
-  auto srv = std::make_unique<server::HttpServer>(so, handler, nullptr);
+  auto srv = std::make_unique<http::HttpServer>(so, handler, nullptr);
   if (auto s = srv->start(); !s) return makeError(std::string(what) + ": " + s.error().message);
   spdlog::info("{} listening on http://{}:{}", what, bind->first, srv->port());
   return srv;
@@ -207,7 +207,7 @@ int run(int argc, char** argv) {
     spdlog::error("{}", probe_server.error().message);
     return 1;
   }
-  std::unique_ptr<server::HttpServer> metrics_server;
+  std::unique_ptr<http::HttpServer> metrics_server;
   if (config.metrics_bind_address != "0") {
     auto m = listen(config.metrics_bind_address, metrics_handler, "metrics-bind-address");
     if (!m) {

@@ -1,4 +1,4 @@
-#include "server/http_server.h"
+#include "http/http_server.h"
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace kw::server {
+namespace kw::http {
 namespace {
 
 namespace asio = boost::asio;
@@ -659,4 +659,4 @@ size_t HttpServer::inFlight() const {
   return impl_->inFlight();
 }
 
-}  // namespace kw::server
+}  // namespace kw::http

@@ -12,10 +12,10 @@
 #include <string>
 
 #include "common/result.h"
-#include "server/http_types.h"
-#include "server/metrics.h"
+#include "http/http_types.h"
+#include "http/metrics.h"
 
-namespace kw::server {
+namespace kw::http {
 
 struct ServerOptions {
   std::string address = "0.0.0.0";
@@ -60,4 +60,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace kw::server
+}  // namespace kw::http

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-namespace kw::server {
+namespace kw::http {
 
 struct HttpRequest {
   std::string method;        // "GET", "POST", ...
@@ -28,4 +28,4 @@ class Handler {
   virtual void handle(HttpRequest request, std::function<void(HttpResponse)> done) = 0;
 };
 
-}  // namespace kw::server
+}  // namespace kw::http

@@ -1,12 +1,12 @@
-#include "server/metrics.h"
+#include "http/metrics.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "server/process_metrics.h"
+#include "http/process_metrics.h"
 
-namespace kw::server {
+namespace kw::http {
 namespace {
 
 constexpr std::string_view kEvaluations = "kubewarden_policy_evaluations_total";
@@ -158,4 +158,4 @@ std::string Metrics::render() const {
   return out;
 }
 
-}  // namespace kw::server
+}  // namespace kw::http

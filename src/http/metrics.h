@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace kw::server {
+namespace kw::http {
 
 // Labels in the order they are printed.
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -64,4 +64,4 @@ std::string escapeLabelValue(std::string_view value);
 // A float sample value: shortest round-trip form; +Inf, -Inf, NaN spelled as Prometheus does.
 std::string formatSampleValue(double value);
 
-}  // namespace kw::server
+}  // namespace kw::http

@@ -1,4 +1,4 @@
-#include "server/process_metrics.h"
+#include "http/process_metrics.h"
 
 #include <dirent.h>
 #include <fmt/format.h>
@@ -10,9 +10,9 @@
 #include <sstream>
 #include <vector>
 
-#include "server/metrics.h"
+#include "http/metrics.h"
 
-namespace kw::server {
+namespace kw::http {
 namespace {
 
 std::string readWholeFile(const char* path) {
@@ -143,4 +143,4 @@ std::string renderProcessMetrics(const ProcessStats& s) {
   return out;
 }
 
-}  // namespace kw::server
+}  // namespace kw::http

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace kw::server {
+namespace kw::http {
 
 struct ProcessStats {
   double cpu_seconds = 0;  // user + system
@@ -30,4 +30,4 @@ std::optional<ProcessStats> readProcessStats();
 // HELP/TYPE/sample lines for every available field.
 std::string renderProcessMetrics(const ProcessStats& stats);
 
-}  // namespace kw::server
+}  // namespace kw::http

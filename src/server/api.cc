@@ -16,6 +16,7 @@ namespace {
 using admission::Json;
 using admission::OrderedJson;
 using Endpoint = Api::Endpoint;
+using http::Labels;
 
 constexpr std::string_view kMissingContentType =
     "Expected request with `Content-Type: application/json`";
@@ -64,23 +65,23 @@ namespace {
 
 // ---- HTTP answers ---------------------------------------------------------------------------
 
-HttpResponse emptyResponse(int status) {
-  return HttpResponse{status, "", ""};
+http::HttpResponse emptyResponse(int status) {
+  return http::HttpResponse{status, "", ""};
 }
 
 // Upstream's ApiError body.
-HttpResponse jsonError(int status, std::string_view message) {
+http::HttpResponse jsonError(int status, std::string_view message) {
   OrderedJson body;
   body["message"] = message;
   body["status"] = status;
-  return HttpResponse{status, "application/json", dumpJson(body)};
+  return http::HttpResponse{status, "application/json", dumpJson(body)};
 }
 
 // Body rejections: /validate answers with ApiError JSON, /audit and /validate_raw use axum's
 // plain Json extractor upstream, whose rejections are plain text (spec §1.7).
-HttpResponse bodyRejection(Endpoint e, int status, std::string_view message) {
+http::HttpResponse bodyRejection(Endpoint e, int status, std::string_view message) {
   if (e == Endpoint::Validate) return jsonError(status, message);
-  return HttpResponse{status, "text/plain; charset=utf-8", std::string(message)};
+  return http::HttpResponse{status, "text/plain; charset=utf-8", std::string(message)};
 }
 
 // ---- routing --------------------------------------------------------------------------------
@@ -404,7 +405,7 @@ void logRequest(Endpoint e, const std::string& host, const std::string& policy_i
 
 // Requests answered with an HTTP error (unknown policy, bad body) get a line too.
 void logRefusal(Endpoint e, const std::string& host, const std::string& policy_id,
-                const HttpResponse& r) {
+                const http::HttpResponse& r) {
   spdlog::info("{} host={} policy_id={} http_status={} http_body={}", spanName(e), Quoted{host},
                Quoted{policy_id}, r.status, Quoted{r.body});
 }
@@ -429,10 +430,10 @@ ApiOptions ApiOptions::fromConfig(const ServerConfig& config) {
   return o;
 }
 
-Api::Api(const EvaluationEnvironment& env, WorkerPool& pool, Metrics* metrics, ApiOptions options)
+Api::Api(const EvaluationEnvironment& env, WorkerPool& pool, http::Metrics* metrics, ApiOptions options)
     : env_(env), pool_(pool), metrics_(metrics), options_(std::move(options)) {}
 
-void Api::handle(HttpRequest request, std::function<void(HttpResponse)> done) {
+void Api::handle(http::HttpRequest request, std::function<void(http::HttpResponse)> done) {
   if (request.target == "/readiness") {
     done(emptyResponse(request.method == "GET" ? 200 : 405));
     return;
@@ -470,7 +471,7 @@ void Api::handle(HttpRequest request, std::function<void(HttpResponse)> done) {
   };
   task.run = [this, route = *route, request = std::move(request), timing, done]() {
     bool answered = false;
-    auto answer = [&](HttpResponse r) {
+    auto answer = [&](http::HttpResponse r) {
       answered = true;
       done(std::move(r));
     };
@@ -502,18 +503,18 @@ void Api::handle(HttpRequest request, std::function<void(HttpResponse)> done) {
   }
 }
 
-HttpResponse Api::overloaded(Endpoint endpoint, const std::string& policy_id,
+http::HttpResponse Api::overloaded(Endpoint endpoint, const std::string& policy_id,
                              const EnvironmentPolicy* policy, std::string_view reason,
                              std::string message) const {
   if (metrics_) metrics_->recordRejection(policy ? std::string_view(policy->id) : "", reason);
-  HttpResponse r = jsonError(503, "policy-server is overloaded: " + message);
+  http::HttpResponse r = jsonError(503, "policy-server is overloaded: " + message);
   logRefusal(endpoint, options_.host, policy_id, r);
   return r;
 }
 
-void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRequest& request,
-                   Timing timing, const std::function<void(HttpResponse)>& done) const {
-  auto refuse = [&](HttpResponse r) {
+void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const http::HttpRequest& request,
+                   Timing timing, const std::function<void(http::HttpResponse)>& done) const {
+  auto refuse = [&](http::HttpResponse r) {
     logRefusal(endpoint, options_.host, policy_id, r);
     done(std::move(r));
   };
@@ -573,7 +574,7 @@ void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRe
   if (metrics_)
     metrics_->recordEvaluation(metricLabels(*policy, endpoint, f, vanilla), latency.count());
   logRequest(endpoint, options_.host, policy_id, f, verdictOf(response));
-  done(HttpResponse{200, "application/json", reviewBody(std::move(response), endpoint)});
+  done(http::HttpResponse{200, "application/json", reviewBody(std::move(response), endpoint)});
 }
 
 }  // namespace kw::server

@@ -12,8 +12,8 @@
 
 #include "server/config.h"
 #include "server/environment.h"
-#include "server/http_types.h"
-#include "server/metrics.h"
+#include "http/http_types.h"
+#include "http/metrics.h"
 #include "server/worker_pool.h"
 
 namespace kw::server {
@@ -28,13 +28,13 @@ struct ApiOptions {
   static ApiOptions fromConfig(const ServerConfig& config);  // host from $HOSTNAME
 };
 
-class Api : public Handler {
+class Api : public http::Handler {
  public:
   // `metrics` may be null (metrics disabled). Everything must outlive the Api, and the pool
   // must be drained (shutdown) before the environment is destroyed.
-  Api(const EvaluationEnvironment& env, WorkerPool& pool, Metrics* metrics, ApiOptions options);
+  Api(const EvaluationEnvironment& env, WorkerPool& pool, http::Metrics* metrics, ApiOptions options);
 
-  void handle(HttpRequest request, std::function<void(HttpResponse)> done) override;
+  void handle(http::HttpRequest request, std::function<void(http::HttpResponse)> done) override;
 
   enum class Endpoint { Validate, ValidateRaw, Audit };
 
@@ -42,16 +42,16 @@ class Api : public Handler {
   struct Timing {
     std::chrono::steady_clock::time_point arrival, deadline;
   };
-  void evaluate(Endpoint endpoint, const std::string& policy_id, const HttpRequest& request,
-                Timing timing, const std::function<void(HttpResponse)>& done) const;
+  void evaluate(Endpoint endpoint, const std::string& policy_id, const http::HttpRequest& request,
+                Timing timing, const std::function<void(http::HttpResponse)>& done) const;
   // The 503 for a request the pool would not take, or that expired while queued.
-  HttpResponse overloaded(Endpoint endpoint, const std::string& policy_id,
+  http::HttpResponse overloaded(Endpoint endpoint, const std::string& policy_id,
                           const EnvironmentPolicy* policy, std::string_view reason,
                           std::string message) const;
 
   const EvaluationEnvironment& env_;
   WorkerPool& pool_;
-  Metrics* metrics_;
+  http::Metrics* metrics_;
   ApiOptions options_;
 };
 

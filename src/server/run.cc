@@ -18,8 +18,8 @@
 #include "server/config.h"
 #include "server/environment.h"
 #include "server/host_setup.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
 #include "server/policies_file.h"
 #include "server/worker_pool.h"
 
@@ -69,8 +69,8 @@ void printVersion(bool with_builtins) {
   for (const auto& name : opa::implementedBuiltins()) std::cout << "  " << name << "\n";
 }
 
-ServerOptions serverOptions(const ServerConfig& config) {
-  ServerOptions so;
+http::ServerOptions serverOptions(const ServerConfig& config) {
+  http::ServerOptions so;
   so.address = config.addr;
   so.port = config.port;
   so.cert_file = config.cert_file;
@@ -125,10 +125,10 @@ int serve(const ServerConfig& config) {
   }
   WorkerPool pool(
       PoolOptions{config.workers, config.max_queued_evaluations, config.max_workers_per_policy});
-  Metrics metrics;
+  http::Metrics metrics;
   metrics.setSaturationSource([&pool] {
     auto s = pool.stats();
-    return Saturation{s.threads, s.busy, s.queued, s.max_queued};
+    return http::Saturation{s.threads, s.busy, s.queued, s.max_queued};
   });
   EnvironmentOptions env_options;
   env_options.dispatcher = host->dispatcher;
@@ -141,7 +141,7 @@ int serve(const ServerConfig& config) {
   // glibc keeps; give it back once, before serving, so RSS reflects what serving needs.
   malloc_trim(0);
   Api api(**env, pool, &metrics, ApiOptions::fromConfig(config));
-  HttpServer server(serverOptions(config), api, &metrics);
+  http::HttpServer server(serverOptions(config), api, &metrics);
   if (auto started = server.start(); !started) {
     spdlog::error("{}", started.error().message);
     return 1;

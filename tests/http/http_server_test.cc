@@ -1,7 +1,7 @@
 // The HTTP transport over real sockets on 127.0.0.1: keep-alive, size limits, malformed input,
 // slow handlers vs. other connections, /metrics, TLS and mTLS (certificates made at test time
 // with the openssl CLI), slow-client timeouts, and graceful shutdown with a request in flight.
-#include "server/http_server.h"
+#include "http/http_server.h"
 
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@
 #include "support/cant_run.h"
 #include "support/test_env.h"
 
-namespace kw::server {
+namespace kw::http {
 namespace {
 
 namespace asio = boost::asio;
@@ -741,4 +741,4 @@ TEST_F(HttpServerTest, ShutdownBeforeStartAndTwice) {
 }
 
 }  // namespace
-}  // namespace kw::server
+}  // namespace kw::http

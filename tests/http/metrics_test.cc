@@ -1,7 +1,7 @@
 // Metrics: the Prometheus text exposition format (HELP/TYPE, label escaping, cumulative
 // histogram buckets with the OpenTelemetry default bounds), process metrics from procfs, and
 // recording from many threads at once.
-#include "server/metrics.h"
+#include "http/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "server/process_metrics.h"
+#include "http/process_metrics.h"
 
-namespace kw::server {
+namespace kw::http {
 namespace {
 
 constexpr const char* kCounter = "kubewarden_policy_evaluations_total";
@@ -239,4 +239,4 @@ TEST(MetricsTest, ProcStatParsingToleratesOddCommandNames) {
 }
 
 }  // namespace
-}  // namespace kw::server
+}  // namespace kw::http

@@ -58,13 +58,13 @@ Json podReview(const std::string& uid, bool privileged, const std::string& ns = 
   return {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
 }
 
-HttpRequest post(const std::string& target, const std::string& body,
+http::HttpRequest post(const std::string& target, const std::string& body,
                  const std::string& content_type = "application/json") {
-  return HttpRequest{"POST", target, content_type, body};
+  return http::HttpRequest{"POST", target, content_type, body};
 }
 
 struct Answer {
-  HttpResponse response;
+  http::HttpResponse response;
   bool on_worker = false;  // `done` ran on a pool thread
   Json json() const { return Json::parse(response.body, nullptr, false); }
 };
@@ -124,17 +124,17 @@ class ApiTest : public ::testing::Test {
   }
 
   // Sends a request and returns a future of the answer.
-  std::future<Answer> send(HttpRequest request) {
+  std::future<Answer> send(http::HttpRequest request) {
     auto promise = std::make_shared<std::promise<Answer>>();
     auto future = promise->get_future();
     WorkerPool* pool = pool_;
-    api_->handle(std::move(request), [promise, pool](HttpResponse r) {
+    api_->handle(std::move(request), [promise, pool](http::HttpResponse r) {
       promise->set_value(Answer{std::move(r), pool->onWorkerThread()});
     });
     return future;
   }
 
-  Answer call(HttpRequest request) {
+  Answer call(http::HttpRequest request) {
     auto future = send(std::move(request));
     if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
       ADD_FAILURE() << "no answer within 30 s";
@@ -167,24 +167,24 @@ class ApiTest : public ::testing::Test {
   inline static WorkerPool* pool_ = nullptr;
   inline static EvaluationEnvironment* env_ = nullptr;
   inline static std::string setup_error_;
-  Metrics metrics_;
+  http::Metrics metrics_;
   std::unique_ptr<Api> api_;
 };
 
 // ---- routing --------------------------------------------------------------------------------
 
 TEST_F(ApiTest, Readiness) {
-  Answer a = call(HttpRequest{"GET", "/readiness", "", ""});
+  Answer a = call(http::HttpRequest{"GET", "/readiness", "", ""});
   EXPECT_EQ(a.response.status, 200);
   EXPECT_EQ(a.response.body, "");
-  EXPECT_EQ(call(HttpRequest{"POST", "/readiness", "", ""}).response.status, 405);
+  EXPECT_EQ(call(http::HttpRequest{"POST", "/readiness", "", ""}).response.status, 405);
 }
 
 TEST_F(ApiTest, UnknownRoutesAndMethods) {
-  EXPECT_EQ(call(HttpRequest{"GET", "/nope", "", ""}).response.status, 404);
+  EXPECT_EQ(call(http::HttpRequest{"GET", "/nope", "", ""}).response.status, 404);
   EXPECT_EQ(call(post("/validate/", "{}")).response.status, 404);
   EXPECT_EQ(call(post("/validate/a/b", "{}")).response.status, 404);
-  EXPECT_EQ(call(HttpRequest{"GET", "/validate/privileged", "", ""}).response.status, 405);
+  EXPECT_EQ(call(http::HttpRequest{"GET", "/validate/privileged", "", ""}).response.status, 405);
 }
 
 TEST_F(ApiTest, UnknownPolicyIs404OnEveryEndpoint) {
@@ -505,11 +505,11 @@ class OverloadTest : public ApiTest {
     released_ = true;
   }
 
-  std::future<Answer> sendOwn(HttpRequest request) {
+  std::future<Answer> sendOwn(http::HttpRequest request) {
     auto promise = std::make_shared<std::promise<Answer>>();
     auto future = promise->get_future();
     own_api_->handle(std::move(request),
-                     [promise](HttpResponse r) { promise->set_value(Answer{std::move(r)}); });
+                     [promise](http::HttpResponse r) { promise->set_value(Answer{std::move(r)}); });
     return future;
   }
 
