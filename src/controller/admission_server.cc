@@ -5,15 +5,15 @@
 #include <nlohmann/json.hpp>
 
 #include "common/percent_encode.h"
-#include "kube/client.h"
 #include "http/http_server.h"
+#include "kube/client.h"
 
 namespace kw::controller {
 namespace {
 
-using nlohmann::json;
 using http::HttpRequest;
 using http::HttpResponse;
+using nlohmann::json;
 
 HttpResponse textResponse(int status, std::string message) {
   return {status, "text/plain; charset=utf-8", std::move(message) + "\n"};

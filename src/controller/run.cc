@@ -17,8 +17,8 @@
 #include "controller/controller.h"
 #include "controller/leader_election.h"
 #include "controller/metrics.h"
-#include "kube/config.h"
 #include "http/http_server.h"
+#include "kube/config.h"
 
 namespace kw::controller {
 
@@ -63,8 +63,8 @@ class MetricsHandler : public http::Handler {
   const ControllerMetrics& metrics_;
 };
 
-Result<std::unique_ptr<http::HttpServer>> listen(const std::string& address,
-                                                   http::Handler& handler, const char* what) {
+Result<std::unique_ptr<http::HttpServer>> listen(const std::string& address, http::Handler& handler,
+                                                 const char* what) {
   auto bind = parseBindAddress(address);
   if (!bind) return makeError("--" + std::string(what) + ": " + bind.error().message);
   http::ServerOptions so;

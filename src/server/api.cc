@@ -430,7 +430,8 @@ ApiOptions ApiOptions::fromConfig(const ServerConfig& config) {
   return o;
 }
 
-Api::Api(const EvaluationEnvironment& env, WorkerPool& pool, http::Metrics* metrics, ApiOptions options)
+Api::Api(const EvaluationEnvironment& env, WorkerPool& pool, http::Metrics* metrics,
+         ApiOptions options)
     : env_(env), pool_(pool), metrics_(metrics), options_(std::move(options)) {}
 
 void Api::handle(http::HttpRequest request, std::function<void(http::HttpResponse)> done) {
@@ -504,16 +505,17 @@ void Api::handle(http::HttpRequest request, std::function<void(http::HttpRespons
 }
 
 http::HttpResponse Api::overloaded(Endpoint endpoint, const std::string& policy_id,
-                             const EnvironmentPolicy* policy, std::string_view reason,
-                             std::string message) const {
+                                   const EnvironmentPolicy* policy, std::string_view reason,
+                                   std::string message) const {
   if (metrics_) metrics_->recordRejection(policy ? std::string_view(policy->id) : "", reason);
   http::HttpResponse r = jsonError(503, "policy-server is overloaded: " + message);
   logRefusal(endpoint, options_.host, policy_id, r);
   return r;
 }
 
-void Api::evaluate(Endpoint endpoint, const std::string& policy_id, const http::HttpRequest& request,
-                   Timing timing, const std::function<void(http::HttpResponse)>& done) const {
+void Api::evaluate(Endpoint endpoint, const std::string& policy_id,
+                   const http::HttpRequest& request, Timing timing,
+                   const std::function<void(http::HttpResponse)>& done) const {
   auto refuse = [&](http::HttpResponse r) {
     logRefusal(endpoint, options_.host, policy_id, r);
     done(std::move(r));

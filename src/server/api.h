@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "server/config.h"
-#include "server/environment.h"
 #include "http/http_types.h"
 #include "http/metrics.h"
+#include "server/config.h"
+#include "server/environment.h"
 #include "server/worker_pool.h"
 
 namespace kw::server {
@@ -32,7 +32,8 @@ class Api : public http::Handler {
  public:
   // `metrics` may be null (metrics disabled). Everything must outlive the Api, and the pool
   // must be drained (shutdown) before the environment is destroyed.
-  Api(const EvaluationEnvironment& env, WorkerPool& pool, http::Metrics* metrics, ApiOptions options);
+  Api(const EvaluationEnvironment& env, WorkerPool& pool, http::Metrics* metrics,
+      ApiOptions options);
 
   void handle(http::HttpRequest request, std::function<void(http::HttpResponse)> done) override;
 
@@ -46,8 +47,8 @@ class Api : public http::Handler {
                 Timing timing, const std::function<void(http::HttpResponse)>& done) const;
   // The 503 for a request the pool would not take, or that expired while queued.
   http::HttpResponse overloaded(Endpoint endpoint, const std::string& policy_id,
-                          const EnvironmentPolicy* policy, std::string_view reason,
-                          std::string message) const;
+                                const EnvironmentPolicy* policy, std::string_view reason,
+                                std::string message) const;
 
   const EvaluationEnvironment& env_;
   WorkerPool& pool_;

@@ -13,13 +13,13 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "http/http_server.h"
+#include "http/metrics.h"
 #include "opa/builtins.h"
 #include "server/api.h"
 #include "server/config.h"
 #include "server/environment.h"
 #include "server/host_setup.h"
-#include "http/http_server.h"
-#include "http/metrics.h"
 #include "server/policies_file.h"
 #include "server/worker_pool.h"
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "opa/opa_abi.h"
-#include "policy/rego_runtime.h"
 #include "policy/evaluator.h"
+#include "policy/rego_runtime.h"
 #include "support/test_env.h"
 
 namespace kw::context {

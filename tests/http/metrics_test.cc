@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include "support/cant_run.h"
-
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "http/process_metrics.h"
+#include "support/cant_run.h"
 
 namespace kw::http {
 namespace {

@@ -59,7 +59,7 @@ Json podReview(const std::string& uid, bool privileged, const std::string& ns = 
 }
 
 http::HttpRequest post(const std::string& target, const std::string& body,
-                 const std::string& content_type = "application/json") {
+                       const std::string& content_type = "application/json") {
   return http::HttpRequest{"POST", target, content_type, body};
 }
 
