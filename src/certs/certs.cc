@@ -27,7 +27,7 @@ constexpr long kCaValidDays = 3650;
 constexpr long kServingValidDays = 365;
 
 Error opensslError(std::string what) {
-  return makeError(std::move(what) + ": " + detail::lastOpensslError());
+  return makeError(std::move(what) + ": " + lastOpensslError());
 }
 
 Result<KeyPtr> newRsaKey() {

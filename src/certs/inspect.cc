@@ -83,7 +83,7 @@ Status servingCertFits(const CertificateAuthority& ca, std::string_view cert_pem
                                                                       X509_STORE_CTX_free);
   if (!store || !ctx || !X509_STORE_add_cert(store.get(), root->get()) ||
       !X509_STORE_CTX_init(ctx.get(), store.get(), cert->get(), nullptr))
-    return makeError("cannot set up certificate verification: " + detail::lastOpensslError());
+    return makeError("cannot set up certificate verification: " + lastOpensslError());
   // The host name check rides along with the chain check, like a TLS client would do it.
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set1_host(param, dns_name.data(), dns_name.size());

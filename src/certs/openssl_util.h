@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/openssl_error.h"
 #include "common/result.h"
 
 namespace kw::certs::detail {
@@ -26,8 +27,6 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 
-// The oldest queued OpenSSL error as text (and clears the queue); "unknown error" when empty.
-std::string lastOpensslError();
 std::string bioText(BIO* bio);
 
 // PEM ("-----BEGIN CERTIFICATE-----") or DER, told apart by the PEM header.
