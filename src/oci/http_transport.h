@@ -1,56 +1,31 @@
-// libcurl underneath the registry client and the https:// fetcher. Applies sources.yml per
-// host: extra CAs (source_authorities) on top of the system roots, and for insecure_sources
-// unverified TLS with a fallback to plain HTTP when the host does not speak TLS at all, as
-// upstream's policy-fetcher does. Safe to use from many threads: easy handles come from a
-// pool (so connections are reused) and every piece of shared state sits behind a mutex.
+// The registry client's and the https:// fetcher's way onto net::HttpClient. Applies
+// sources.yml per host: extra CAs (source_authorities) on top of the system roots, and for
+// insecure_sources unverified TLS with a fallback to plain HTTP when the host does not speak TLS
+// at all, as upstream's policy-fetcher does. Words transport failures for registry users. Safe
+// to use from many threads.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
-#include <functional>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "common/result.h"
+#include "net/http_client.h"
 #include "oci/registry_client.h"
 #include "oci/sources.h"
 
 namespace kw::oci {
 
-// Bodies collected in memory (manifests, tokens, signature payloads, error texts) are small by
-// nature; a registry that sends more is refused rather than allowed to grow our memory. 4 MiB
-// is the manifest size the OCI distribution spec asks registries to accept.
-inline constexpr uint64_t kMaxCollectedBody = 4u << 20;
-
-struct HttpRequest {
-  std::string method = "GET";
-  std::string url;  // absolute: https://host[:port]/path (http:// only for insecure hosts)
-  std::vector<std::string> headers;  // "Name: value"
-  std::string body;                  // sent for POST/PUT/PATCH when body_file is unset
-  std::optional<std::filesystem::path> body_file;  // streamed from disk
-  // Streams the response body; return false to abort. Unset: collected in HttpResponse::body,
-  // up to `max_body` bytes (more is an error naming `label`).
-  std::function<bool(const char*, size_t)> sink;
-  uint64_t max_body = kMaxCollectedBody;
-  bool follow_redirects = false;
+// Bodies collected in memory (manifests, tokens, signature payloads, error texts) stay under
+// net::kDefaultMaxBody, 4 MiB: the manifest size the OCI distribution spec asks registries to
+// accept; a registry that sends more is refused.
+struct HttpRequest : net::Request {
   bool report_progress = false;  // call ClientOptions::progress for this body
-  uint64_t progress_total = 0;   // known size, else Content-Length
+  uint64_t progress_total = 0;   // known size, else the upload's or Content-Length
   std::string label;             // who we talk to, for messages: "registry 127.0.0.1:5000"
 };
 
-struct HttpResponse {
-  long status = 0;
-  std::string status_line;                     // "HTTP/1.1 404 Not Found"
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  std::string effective_url;
-
-  std::string header(const std::string& lower_name) const;
-  std::string reason() const;  // "404 Not Found"
-};
+using HttpResponse = net::Response;
 
 class HttpTransport {
  public:

@@ -1,6 +1,7 @@
-// An OCI distribution client on libcurl: the registry side of `kwctl pull/push/digest/inspect`,
-// the policy-server's registry:// downloads, the `oci/v1/manifest_digest` host capability and
-// the sigstore verifier all talk to registries through this one class.
+// An OCI distribution client on net::HttpClient: the registry side of `kwctl
+// pull/push/digest/inspect`, the policy-server's registry:// downloads, the
+// `oci/v1/manifest_digest` host capability and the sigstore verifier all talk to registries
+// through this one class.
 //
 // Auth: anonymous, Bearer tokens negotiated from `WWW-Authenticate`, and basic auth, with
 // credentials from a Docker config.json. TLS and plain HTTP follow sources.yml.

@@ -1,34 +1,28 @@
-// Extra certificate authorities from sources.yml `source_authorities`, parsed once and added
-// to each TLS connection's verify store, so the system roots keep working beside them.
+// Extra certificate authorities from sources.yml `source_authorities`, loaded once per host and
+// trusted beside the system roots on every connection to that host.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "common/result.h"
+#include "net/ca_certificates.h"
 #include "oci/sources.h"
-
-typedef struct x509_st X509;
-typedef struct ssl_ctx_st SSL_CTX;
 
 namespace kw::oci {
 
 class TlsAuthorities {
  public:
   explicit TlsAuthorities(const Sources& sources);
-  ~TlsAuthorities();
-  TlsAuthorities(const TlsAuthorities&) = delete;
-  TlsAuthorities& operator=(const TlsAuthorities&) = delete;
 
-  bool has(const std::string& host) const;
+  // The host's authorities; null when sources.yml names none.
+  std::shared_ptr<const net::CaCertificates> forHost(const std::string& host) const;
   // An error when one of the host's authorities could not be loaded; requests to it fail.
   Status status(const std::string& host) const;
-  // For CURLOPT_SSL_CTX_FUNCTION: adds the host's CAs to `ctx`'s verify store.
-  void addTo(SSL_CTX* ctx, const std::string& host) const;
 
  private:
-  std::map<std::string, std::vector<X509*>> certs_;
+  std::map<std::string, std::shared_ptr<net::CaCertificates>> certs_;
   std::map<std::string, std::string> errors_;
 };
 
