@@ -1,6 +1,5 @@
 #include "kube/client.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/base64.h"
 #include "common/percent_encode.h"
 #include "kube/exec_credential.h"
 
@@ -18,7 +18,6 @@ using json = nlohmann::json;
 constexpr auto kTokenRefresh = std::chrono::seconds(60);
 constexpr long kConnectTimeoutMs = 10000;
 constexpr long kRequestTimeoutMs = 60000;
-constexpr int kPollMs = 1000;
 
 void addParam(std::string& query, std::string_view key, std::string_view value) {
   if (value.empty()) return;
@@ -32,21 +31,6 @@ void addParam(std::string& query, std::string_view key, std::string_view value) 
 constexpr size_t kMaxReplyBytes = 256u << 20;
 constexpr size_t kMaxWatchLineBytes = 16u << 20;
 constexpr size_t kMaxErrorBodyBytes = 1u << 20;
-
-struct Collected {
-  std::string body;
-  bool too_large = false;
-};
-
-size_t collect(char* data, size_t size, size_t n, void* user) {
-  auto* c = static_cast<Collected*>(user);
-  if (c->body.size() + size * n > kMaxReplyBytes) {
-    c->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  c->body.append(data, size * n);
-  return size * n;
-}
 
 std::string reasonFor(long status) {
   switch (status) {
@@ -69,62 +53,34 @@ std::string reasonFor(long status) {
   }
 }
 
-// State of one streaming watch transfer, shared with the libcurl write callback.
-struct WatchStream {
-  CURL* easy = nullptr;
+// Splits a watch stream into event lines for the caller's sink.
+struct WatchLines {
   const Client::EventSink* sink = nullptr;
   std::string pending;  // the incomplete last line
-  std::string error_body;
-  long status = 0;
   bool stopped = false;
   bool too_large = false;
+
+  bool feed(const char* data, size_t len) {
+    pending.append(data, len);
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string_view line(pending.data() + start, nl - start);
+      if (line.empty()) continue;
+      if (!(*sink)(line)) {
+        stopped = true;
+        return false;  // aborts the transfer
+      }
+    }
+    pending.erase(0, start);
+    if (pending.size() > kMaxWatchLineBytes) {
+      too_large = true;
+      return false;  // one event larger than any object could be: abort
+    }
+    return true;
+  }
 };
 
-size_t onWatchData(char* data, size_t size, size_t n, void* user) {
-  auto* w = static_cast<WatchStream*>(user);
-  size_t len = size * n;
-  if (w->status == 0) curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &w->status);
-  if (w->status != 200) {
-    // Only the start of an error body is kept: it is read for its message.
-    w->error_body.append(data, std::min(len, kMaxErrorBodyBytes - std::min(kMaxErrorBodyBytes,
-                                                                           w->error_body.size())));
-    return len;
-  }
-  w->pending.append(data, len);
-  size_t start = 0;
-  for (size_t nl; (nl = w->pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-    std::string_view line(w->pending.data() + start, nl - start);
-    if (line.empty()) continue;
-    if (!(*w->sink)(line)) {
-      w->stopped = true;
-      return 0;  // aborts the transfer
-    }
-  }
-  w->pending.erase(0, start);
-  if (w->pending.size() > kMaxWatchLineBytes) {
-    w->too_large = true;
-    return 0;  // one event larger than any object could be: abort
-  }
-  return len;
-}
-
 }  // namespace
-
-void WatchCancel::cancel() {
-  cancelled_.store(true);
-  std::lock_guard lock(mu_);
-  if (multi_) curl_multi_wakeup(static_cast<CURLM*>(multi_));
-}
-
-void WatchCancel::attach(void* multi) {
-  std::lock_guard lock(mu_);
-  multi_ = multi;
-}
-
-void WatchCancel::detach() {
-  std::lock_guard lock(mu_);
-  multi_ = nullptr;
-}
 
 std::string resourcePath(const ResourceType& type, std::string_view ns, std::string_view name) {
   const std::string& av = type.key.api_version;
@@ -148,8 +104,6 @@ Error apiError(long status, std::string_view body, std::string_view what) {
 }
 
 Result<std::shared_ptr<Client>> Client::create(Config config) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0)
     return makeError("Kubernetes server URL must start with https:// or http://: " + config.server);
   return std::shared_ptr<Client>(new Client(std::move(config)));
@@ -159,25 +113,13 @@ Client::Client(Config config) : config_(std::move(config)) {
   token_ = config_.token;
   token_read_at_ = std::chrono::steady_clock::now();
   if (config_.exec) exec_ = std::make_unique<ExecCredentialSource>(*config_.exec);
+  tls_.insecure = config_.insecure_skip_tls_verify;
+  tls_.ca_pem = config_.ca_pem;
+  tls_.client_cert_pem = config_.client_cert_pem;
+  tls_.client_key_pem = config_.client_key_pem;
 }
 
-Client::~Client() {
-  for (void* easy : pool_) curl_easy_cleanup(static_cast<CURL*>(easy));
-}
-
-void* Client::acquire() {
-  std::lock_guard lock(pool_mu_);
-  if (pool_.empty()) return curl_easy_init();
-  void* easy = pool_.back();
-  pool_.pop_back();
-  curl_easy_reset(static_cast<CURL*>(easy));  // keeps the live connection for reuse
-  return easy;
-}
-
-void Client::release(void* easy) {
-  std::lock_guard lock(pool_mu_);
-  pool_.push_back(easy);
-}
+Client::~Client() = default;
 
 std::string Client::bearerToken() {
   std::lock_guard lock(token_mu_);
@@ -203,44 +145,28 @@ Result<std::shared_ptr<const ExecCredential>> Client::execCredential() {
   return credential;
 }
 
-Status Client::prepare(void* handle, const std::string& url, void* headers_out,
-                       std::string_view accept, const ExecCredential* exec) {
-  CURL* easy = static_cast<CURL*>(handle);
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-  if (config_.insecure_skip_tls_verify) {
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else if (!config_.ca_pem.empty()) {
-    curl_blob blob{config_.ca_pem.data(), config_.ca_pem.size(), CURL_BLOB_COPY};
-    curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+net::Request Client::baseRequest(const std::string& url, std::string_view accept,
+                                 const ExecCredential* exec) {
+  net::Request req;
+  req.url = url;
+  req.connect_timeout_ms = kConnectTimeoutMs;
+  req.decompress = true;
+  req.tls = tls_;
+  // A plugin's certificate is sent like the static one; libcurl reuses only a connection made
+  // with the same certificate, so a fresh one opens a new TLS session.
+  if (exec && !exec->client_cert_pem.empty()) {
+    req.tls.client_cert_pem = exec->client_cert_pem;
+    req.tls.client_key_pem = exec->client_key_pem;
   }
-  // A plugin's certificate is set on each request like the static one; libcurl reuses only a
-  // connection made with the same certificate, so a fresh one opens a new TLS session.
-  const bool exec_cert = exec && !exec->client_cert_pem.empty();
-  const std::string& cert_pem = exec_cert ? exec->client_cert_pem : config_.client_cert_pem;
-  const std::string& key_pem = exec_cert ? exec->client_key_pem : config_.client_key_pem;
-  if (!cert_pem.empty()) {
-    curl_blob cert{const_cast<char*>(cert_pem.data()), cert_pem.size(), CURL_BLOB_COPY};
-    curl_blob key{const_cast<char*>(key_pem.data()), key_pem.size(), CURL_BLOB_COPY};
-    curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &cert);
-    curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &key);
-    curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
-  }
-  if (!config_.username.empty()) {
-    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(easy, CURLOPT_USERNAME, config_.username.c_str());
-    curl_easy_setopt(easy, CURLOPT_PASSWORD, config_.password.c_str());
-  }
-  curl_slist* headers = curl_slist_append(nullptr, ("Accept: " + std::string(accept)).c_str());
+  req.headers.push_back("Accept: " + std::string(accept));
   std::string token = exec && !exec->token.empty() ? exec->token : bearerToken();
-  if (!token.empty())
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  *static_cast<curl_slist**>(headers_out) = headers;
-  return okStatus();
+  if (!token.empty()) {
+    req.headers.push_back("Authorization: Bearer " + token);
+  } else if (!config_.username.empty()) {
+    req.headers.push_back("Authorization: Basic " +
+                          base64Encode(config_.username + ":" + config_.password));
+  }
+  return req;
 }
 
 Result<Client::Reply> Client::request(std::string_view method, const std::string& path_and_query,
@@ -261,40 +187,22 @@ Result<Client::Reply> Client::requestOnce(std::string_view method,
                                           const std::string& path_and_query, std::string_view body,
                                           std::string_view content_type, std::string_view accept,
                                           const ExecCredential* exec) {
-  CURL* easy = static_cast<CURL*>(acquire());
-  if (!easy) return makeError("cannot create a libcurl handle");
-  curl_slist* headers = nullptr;
   std::string url = config_.server + path_and_query;
-  (void)prepare(easy, url, &headers, accept.empty() ? "application/json" : accept, exec);
-  if (!content_type.empty())
-    headers = curl_slist_append(headers, ("Content-Type: " + std::string(content_type)).c_str());
-  std::string method_s(method), body_s(body);
-  if (method_s != "GET") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method_s.c_str());
-  if (!body_s.empty() || method_s == "POST" || method_s == "PUT" || method_s == "PATCH") {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body_s.c_str());
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_s.size()));
-  }
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, kRequestTimeoutMs);
-  Reply reply;
-  Collected collected;
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &collected);
-  CURLcode rc = curl_easy_perform(easy);
-  reply.body = std::move(collected.body);
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &reply.status);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
-  curl_slist_free_all(headers);
-  release(easy);
-  if (collected.too_large) {
+  net::Request req = baseRequest(url, accept.empty() ? "application/json" : accept, exec);
+  req.method = std::string(method);
+  req.body = std::string(body);
+  if (!content_type.empty()) req.headers.push_back("Content-Type: " + std::string(content_type));
+  req.timeout_ms = kRequestTimeoutMs;
+  req.max_body = kMaxReplyBytes;
+  net::Response response = http_.perform(req);
+  if (response.failure == net::Failure::kTooLarge) {
     return makeError(
         fmt::format("refused the reply of the Kubernetes API to {}: larger than {} bytes", url,
                     kMaxReplyBytes));
   }
-  if (rc != CURLE_OK)
-    return makeError(
-        fmt::format("cannot reach the Kubernetes API at {}: {}", url, curl_easy_strerror(rc)));
-  return reply;
+  if (!response.ok())
+    return makeError(fmt::format("cannot reach the Kubernetes API at {}: {}", url, response.error));
+  return Reply{response.status, std::move(response.body)};
 }
 
 Result<std::vector<ResourceType>> Client::discover(const std::string& group_version) {
@@ -428,49 +336,24 @@ Result<Client::WatchEnd> Client::watchOnce(const ResourceType& type, const Watch
   if (options.timeout_seconds > 0)
     addParam(query, "timeoutSeconds", std::to_string(options.timeout_seconds));
   std::string path = resourcePath(type, options.ns);
-  CURL* easy = static_cast<CURL*>(acquire());
-  CURLM* multi = curl_multi_init();
-  curl_slist* headers = nullptr;
-  (void)prepare(easy, config_.server + path + query, &headers, "application/json", exec);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  WatchStream stream{easy, &sink, {}, {}, 0, false};
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, onWatchData);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &stream);
-  curl_multi_add_handle(multi, easy);
-  cancel.attach(multi);
-  int running = 1;
-  CURLcode result = CURLE_OK;
-  while (running && !cancel.cancelled()) {
-    if (curl_multi_perform(multi, &running) != CURLM_OK) break;
-    if (running) curl_multi_poll(multi, nullptr, 0, kPollMs, nullptr);
-  }
-  cancel.detach();
-  int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi, &left))
-    if (msg->msg == CURLMSG_DONE) result = msg->data.result;
-  if (stream.status == 0) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &stream.status);
-  status = stream.status;
-  curl_multi_remove_handle(multi, easy);
-  curl_multi_cleanup(multi);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
-  curl_slist_free_all(headers);
-  // A cancelled or aborted transfer may leave its connection mid-stream: never reuse it.
-  if (cancel.cancelled() || stream.stopped || stream.too_large || running) {
-    curl_easy_cleanup(easy);
-  } else {
-    release(easy);
-  }
-  if (cancel.cancelled() || stream.stopped) return WatchEnd::kCancelled;
-  if (stream.too_large) {
+  net::Request req = baseRequest(config_.server + path + query, "application/json", exec);
+  req.max_body = kMaxErrorBodyBytes;  // only an error's body is collected: events go to the sink
+  req.cancel = &cancel;
+  WatchLines lines;
+  lines.sink = &sink;
+  req.sink = [&lines](const char* data, size_t len) { return lines.feed(data, len); };
+  net::Response response = http_.perform(req);
+  status = response.status;
+  if (response.failure == net::Failure::kCancelled || lines.stopped) return WatchEnd::kCancelled;
+  if (lines.too_large) {
     return makeError(fmt::format("refused a watch event from {}: larger than {} bytes", path,
                                  kMaxWatchLineBytes));
   }
-  if (stream.status == 410) return WatchEnd::kExpired;
-  if (stream.status != 0 && stream.status != 200)
-    return apiError(stream.status, stream.error_body, "watching " + path);
-  if (result != CURLE_OK && stream.status == 0)
-    return makeError(fmt::format("cannot reach the Kubernetes API at {}: {}", config_.server,
-                                 curl_easy_strerror(result)));
+  if (status == 410) return WatchEnd::kExpired;
+  if (status != 0 && status != 200) return apiError(status, response.body, "watching " + path);
+  if (!response.ok() && status == 0)
+    return makeError(
+        fmt::format("cannot reach the Kubernetes API at {}: {}", config_.server, response.error));
   return WatchEnd::kClosed;  // includes streams the server cut: the caller resumes
 }
 

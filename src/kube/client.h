@@ -1,11 +1,10 @@
-// A thread-safe Kubernetes REST client on libcurl: discovery, get, paginated list, and watch
-// streams delivered line by line (never buffered whole). Connections are pooled and reused.
+// A thread-safe Kubernetes REST client on net::HttpClient: discovery, get, paginated list, and
+// watch streams delivered line by line (never buffered whole). Connections are pooled and reused.
 // Credentials: static ones from the Config, a token file re-read for rotation, or an exec
 // plugin's, run again when they expire or when the API server answers 401 (then the request is
 // retried once, as kubectl does).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -19,6 +18,7 @@
 #include "common/result.h"
 #include "kube/config.h"
 #include "kube/resource_reader.h"
+#include "net/http_client.h"
 
 namespace kw::kube {
 
@@ -26,20 +26,7 @@ class ExecCredentialSource;
 struct ExecCredential;
 
 // Lets another thread stop a running watch promptly (it wakes the transfer's poll loop).
-class WatchCancel {
- public:
-  void cancel();
-  bool cancelled() const { return cancelled_.load(); }
-  void reset() { cancelled_.store(false); }
-
- private:
-  friend class Client;
-  void attach(void* multi);
-  void detach();
-  std::atomic<bool> cancelled_{false};
-  std::mutex mu_;
-  void* multi_ = nullptr;
-};
+using WatchCancel = net::Cancel;
 
 class Client {
  public:
@@ -94,11 +81,10 @@ class Client {
 
  private:
   explicit Client(Config config);
-  void* acquire();
-  void release(void* easy);
-  // `exec`: the plugin's credential for this request, null without a plugin.
-  Status prepare(void* easy, const std::string& url, void* headers_out, std::string_view accept,
-                 const ExecCredential* exec);
+  // A request to `url` with the kubeconfig's TLS settings and credentials; `exec`: the plugin's
+  // credential for this request, null without a plugin.
+  net::Request baseRequest(const std::string& url, std::string_view accept,
+                           const ExecCredential* exec);
   std::string bearerToken();
   Result<std::shared_ptr<const ExecCredential>> execCredential();
   Result<Reply> requestOnce(std::string_view method, const std::string& path_and_query,
@@ -110,8 +96,8 @@ class Client {
   Result<std::vector<ResourceType>> discover(const std::string& group_version);
 
   Config config_;
-  std::mutex pool_mu_;
-  std::vector<void*> pool_;
+  net::HttpClient http_;
+  net::TlsOptions tls_;  // from the kubeconfig; an exec plugin's certificate replaces its own
   std::mutex token_mu_;
   std::string token_;
   std::chrono::steady_clock::time_point token_read_at_;
