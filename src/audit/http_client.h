@@ -1,15 +1,14 @@
-// POSTs AdmissionReviews to policy-servers over HTTPS (libcurl). Easy handles are pooled and
+// POSTs AdmissionReviews to policy-servers over HTTPS (net::HttpClient, whose pooled handles
 // keep their connections, one per endpoint, so a scan reuses TLS sessions while the
-// round-robin over targets (endpoints.h) spreads the load. Thread-safe.
+// round-robin over targets (endpoints.h) spreads the load). Thread-safe.
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "audit/endpoints.h"
 #include "common/result.h"
+#include "net/http_client.h"
 
 namespace kw::audit {
 
@@ -35,12 +34,10 @@ class PolicyServerClient {
   Result<Reply> post(const Target& target, const std::string& path, const std::string& body);
 
  private:
-  void* acquire();
-  void release(void* easy);
-
   HttpOptions options_;
-  std::mutex mu_;
-  std::vector<void*> pool_;
+  net::TlsOptions tls_;
+  Status tls_status_ = okStatus();  // a CA file that could not be loaded fails every request
+  net::HttpClient http_;
 };
 
 // "host:port" of an absolute URL (port from the scheme when absent); "" when malformed.
