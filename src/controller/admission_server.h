@@ -1,6 +1,6 @@
 // The controller's HTTPS webhook server for its own CRDs (spec §4.1): serves the six paths of
 // crd_admission.h (/mutate-policies-kubewarden-io-v1-policyserver, ...) over TLS with the
-// policy-server's HTTP transport (server/http_server.h). The API server reaches it through the
+// shared HTTP(S) server (http/http_server.h). The API server reaches it through the
 // Validating/MutatingWebhookConfigurations of crd_webhooks.h.
 #pragma once
 

@@ -18,26 +18,26 @@
 
 #include "certs/certs.h"
 #include "net/ca_certificates.h"
-#include "server/http_server.h"
+#include "http/http_server.h"
 
 namespace kw::net {
 namespace {
 
 namespace fs = std::filesystem;
-using server::HttpServer;
-using server::ServerOptions;
+using http::HttpServer;
+using http::ServerOptions;
 
 constexpr size_t kBigBody = 200000;
 
 // "/big": kBigBody bytes; "/status/404": a 404 with a body; "/hold": answered only when the
 // test calls releaseHeld(); anything else: an echo of the request.
-class TestHandler : public server::Handler {
+class TestHandler : public http::Handler {
  public:
   ~TestHandler() override { releaseHeld(); }
 
-  void handle(server::HttpRequest request,
-              std::function<void(server::HttpResponse)> done) override {
-    server::HttpResponse response;
+  void handle(http::HttpRequest request,
+              std::function<void(http::HttpResponse)> done) override {
+    http::HttpResponse response;
     response.content_type = "text/plain";
     if (request.target == "/big") {
       response.body = std::string(kBigBody, 'x');
@@ -62,18 +62,18 @@ class TestHandler : public server::Handler {
   }
 
   void releaseHeld() {
-    std::vector<std::function<void(server::HttpResponse)>> held;
+    std::vector<std::function<void(http::HttpResponse)>> held;
     {
       std::lock_guard lock(mu_);
       held.swap(held_);
     }
-    for (auto& done : held) done(server::HttpResponse{});
+    for (auto& done : held) done(http::HttpResponse{});
   }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::function<void(server::HttpResponse)>> held_;
+  std::vector<std::function<void(http::HttpResponse)>> held_;
 };
 
 class NetHttpClient : public ::testing::Test {
