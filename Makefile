@@ -5,7 +5,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 LOCAL_CLUSTER ?= $(BUILD_DIR)/local-cluster
 
-.PHONY: deps configure build test test-asan test-tsan run demo bench format clean cluster cluster-policies cluster-down images audit
+.PHONY: deps configure build test test-asan test-tsan run demo bench soak format clean cluster cluster-policies cluster-down images audit
 
 deps:
 	@bash scripts/deps.sh
@@ -87,6 +87,11 @@ images: configure
 
 bench: build
 	bash bench/run_all.sh $(BUILD_DIR)
+
+# The soak test (issue 16): SOAK_MINUTES of mixed traffic, errors and RSS drift (bench/soak.sh).
+SOAK_MINUTES ?= 30
+soak: build
+	bash bench/soak.sh $(SOAK_MINUTES) $(BUILD_DIR)
 
 format:
 	find src include apps tests bench guest -name '*.cc' -o -name '*.h' -o -name '*.c' | xargs clang-format -i
