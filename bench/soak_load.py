@@ -11,6 +11,9 @@ writes, and checks every answer against the one expected for that policy and req
 - one connection sends memory-hog a request every --hog-every seconds (its
   peaks show in the maximum RSS; the drift compares medians, which a peak every few samples
   does not move);
+- one connection sends --odd-rate requests per second off the evaluation path: malformed
+  bodies (400, 422), an unknown policy (404), each answer compared exactly, and
+  /validate_raw and /audit requests to pod-privileged;
 - one thread adds and deletes Namespaces and flips a label on one every --churn-every seconds,
   so the context-aware caches keep receiving watch events (no request targets those);
 - one thread samples the server's VmRSS, threads and open descriptors every --sample-every s.
@@ -140,7 +143,7 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.per = {p: {"requests": 0, "allowed": 0, "denied": 0, "errors": 0, "lat": []}
-                    for p in EXPECTED}
+                    for p in list(EXPECTED) + ["validate_raw", "audit", "bad requests"]}
         self.examples = []
 
     def record(self, policy, ok, allowed, latency, what=""):
@@ -169,34 +172,98 @@ class Client:
     def __init__(self, port, stats):
         self.port, self.stats, self.conn, self.seq = port, stats, None, 0
 
-    def send(self, policy, v, tag, check_elapsed=None):
+    def uid(self, tag):
         self.seq += 1
-        uid = f"soak-{tag}-{self.seq}"
-        body = review(v, uid)
-        expected = EXPECTED[policy](v)
+        return f"soak-{tag}-{self.seq}"
+
+    def post(self, key, path, body, check):
+        """Sends body to path; check(status, data, elapsed) -> (ok, allowed, what went wrong)."""
         t0 = time.monotonic()
         try:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.conn.request("POST", f"/validate/{policy}", body,
-                              {"Content-Type": "application/json"})
+            self.conn.request("POST", path, body, {"Content-Type": "application/json"})
             r = self.conn.getresponse()
             data = r.read()
             status = r.status
         except (OSError, http.client.HTTPException) as e:
             self.conn = None
-            self.stats.record(policy, False, False, time.monotonic() - t0,
+            self.stats.record(key, False, False, time.monotonic() - t0,
                               f"transport: {type(e).__name__}: {e}")
             return
         elapsed = time.monotonic() - t0
-        if status != 200 or not same(data, uid, expected):
-            self.stats.record(policy, False, False, elapsed,
-                              f"{v} -> HTTP {status} {data[:300]!r}")
-            return
-        if check_elapsed and not check_elapsed(elapsed):
-            self.stats.record(policy, False, False, elapsed, f"answered after {elapsed:.3f} s")
-            return
-        self.stats.record(policy, True, expected["allowed"], elapsed)
+        try:
+            ok, allowed, what = check(status, data, elapsed)
+        except ValueError as e:  # not JSON
+            ok, allowed, what = False, False, f"{path} -> HTTP {status} {data[:300]!r}: {e}"
+        self.stats.record(key, ok, allowed, elapsed, what)
+
+    def send(self, policy, v, tag, check_elapsed=None):
+        uid = self.uid(tag)
+        expected = EXPECTED[policy](v)
+
+        def check(status, data, elapsed):
+            if status != 200 or not same(data, uid, expected):
+                return False, False, f"{v} -> HTTP {status} {data[:300]!r}"
+            if check_elapsed and not check_elapsed(elapsed):
+                return False, False, f"answered after {elapsed:.3f} s"
+            return True, expected["allowed"], ""
+        self.post(policy, f"/validate/{policy}", review(v, uid), check)
+
+
+# Requests off the evaluation path, so its error answers and the other endpoints run for as
+# long as the rest: (stats key, path, body, exact HTTP status, exact JSON answer).
+ODD = [
+    ("bad requests", "/validate/pod-privileged", '{"request": {', 400,
+     {"message": "Failed to parse the request body as JSON: parse error at line 1, column 14: "
+                 "syntax error while parsing object key - unexpected end of input; expected "
+                 "string literal", "status": 400}),
+    ("bad requests", "/validate/pod-privileged", '{"x":1e999}', 400,
+     {"message": "Failed to parse the request body as JSON: number overflow parsing '1e999'",
+      "status": 400}),
+    ("bad requests", "/validate/pod-privileged", '{"request":{"uid":"a"},"request":{"uid":"b"}}', 422,
+     {"message": "Failed to deserialize the JSON body into the target type: duplicate field "
+                 "`request`", "status": 422}),
+    ("bad requests", "/validate/pod-privileged", '{"kind":"x"}', 422,
+     {"message": "Failed to deserialize the JSON body into the target type: missing field "
+                 "`request`", "status": 422}),
+    ("bad requests", "/validate/nope", None, 404, {"message": "unknown policy: nope", "status": 404}),
+]
+
+
+def odd(a, stats, stop):
+    """Error answers, /validate_raw and /audit, one request every 1/--odd-rate s."""
+    rng = random.Random(7)
+    client = Client(a.port, stats)
+    n = 0
+    while not stop.wait(1 / a.odd_rate):
+        n += 1
+        kind = n % (len(ODD) + 2)
+        v = rng.choice(VARIANTS)
+        uid = client.uid("odd")
+        if kind < len(ODD):
+            key, path, body, want_status, want = ODD[kind]
+            body = body if body is not None else review(v, uid)
+
+            def check(status, data, _, want_status=want_status, want=want):
+                ok = status == want_status and json.loads(data or b"null") == want
+                return ok, False, "" if ok else f"{path} {body[:60]} -> HTTP {status} {data[:300]!r}"
+            client.post(key, path, body, check)
+            continue
+        expected = EXPECTED["pod-privileged"](v)
+        if kind == len(ODD):  # raw: the request as sent, answered without the review envelope
+            path = "/validate_raw/pod-privileged"
+            body = json.dumps({"request": json.loads(review(v, uid))["request"]})
+            want = {"response": dict(expected, uid=uid, auditAnnotations=None, warnings=None)}
+            test = lambda data, want=want: json.loads(data) == want
+        else:
+            path, body = "/audit/pod-privileged", review(v, uid)
+            test = lambda data, uid=uid, expected=expected: same(data, uid, expected)
+
+        def check(status, data, _, path=path, test=test, expected=expected):
+            ok = status == 200 and test(data)
+            return ok, expected["allowed"], "" if ok else f"{path} -> HTTP {status} {data[:300]!r}"
+        client.post(path.split("/")[1], path, body, check)
 
 
 def mixed(a, stats, stop, k):
@@ -362,6 +429,8 @@ def main():
     p.add_argument("--conns", type=int, default=4)
     p.add_argument("--loop-every", type=float, default=6)
     p.add_argument("--hog-every", type=float, default=10)
+    p.add_argument("--odd-rate", type=float, default=2,
+                   help="requests/s of malformed bodies, unknown policies, validate_raw, audit")
     p.add_argument("--churn-every", type=float, default=2)
     p.add_argument("--sample-every", type=float, default=2)
     p.add_argument("--timeout", type=float, default=2, help="the server's --policy-timeout")
@@ -382,6 +451,7 @@ def main():
     threads += [threading.Thread(target=periodic, args=(a, stats, stop, "endless-loop",
                                                         a.loop_every, loop_ok)),
                 threading.Thread(target=periodic, args=(a, stats, stop, "memory-hog", a.hog_every)),
+                threading.Thread(target=odd, args=(a, stats, stop)),
                 threading.Thread(target=churn, args=(a, stop, churned))]
     sampling = threading.Thread(target=sampler, args=(a, stop, samples, t_start, stats))
     for t in threads + [sampling]:
