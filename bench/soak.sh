@@ -28,7 +28,11 @@ timeout=2  # the server's default --policy-timeout, passed explicitly so the loa
 work=$(mktemp -d)
 cluster="$work/cluster"
 source "$root/bench/server_common.sh"
+loader_pid=""
 cleanup() {
+  # The loader first (it would keep sending for the rest of MINUTES), then the server, then
+  # the control plane.
+  [ -n "$loader_pid" ] && kill -TERM "$loader_pid" 2>/dev/null && { wait "$loader_pid" 2>/dev/null || true; }
   stop_server
   "$bdir/bin/kw-cluster" stop --dir "$cluster" > /dev/null 2>&1 || true
   rm -rf "$work"
@@ -101,7 +105,10 @@ python3 "$root/bench/soak_load.py" --port "$port" --pid "$server_pid" \
   --rate "${SOAK_RATE:-200}" --conns "${SOAK_CONNS:-4}" --timeout "$timeout" \
   --kube-server "$(. "$cluster/env"; echo "$KW_CLUSTER_SERVER")" --kube-ca "$cluster/pki/ca.crt" \
   --kube-cert "$cluster/pki/admin.crt" --kube-key "$cluster/pki/admin.key" \
-  --out "$work" > "$work/summary.md" || status=$?
+  --out "$work" > "$work/summary.md" &
+loader_pid=$!
+wait "$loader_pid" || status=$?
+loader_pid=""
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "- the policy-server is not running at the end" >> "$work/summary.md"; status=1
 fi
