@@ -26,6 +26,9 @@ namespace {
 using admission::Json;
 using admission::OrderedJson;
 using Clock = std::chrono::steady_clock;
+using opa::checkAbiVersion;
+using opa::OpaInstance;
+using opa::readAbiVersion;
 
 constexpr char kTimeout[] = "guest code interrupted, execution deadline exceeded";
 constexpr char kUid[] = "overwritten-uid";
