@@ -165,14 +165,13 @@ Result<PulledBlob> RegistryClient::downloadBlob(const Reference& ref, const std:
   return impl_->download(ref, digest, 0, dest, false);
 }
 
-Result<PolicyLayer> RegistryClient::policyLayer(const Reference& ref) {
-  auto manifest = fetchManifest(ref);
-  if (!manifest) return manifest.error();
-  auto doc = nlohmann::json::parse(manifest->bytes, nullptr, false);
+Result<PolicyLayer> policyLayerOf(const Reference& ref, const std::string& manifest,
+                                  const std::string& content_type) {
+  auto doc = nlohmann::json::parse(manifest, nullptr, false);
   if (!doc.is_object()) {
     return makeError(fmt::format("the manifest of {} is not valid JSON", ref.whole()));
   }
-  std::string media_type = doc.value("mediaType", manifest->media_type);
+  std::string media_type = doc.value("mediaType", content_type);
   if (media_type == kOciIndexMediaType || media_type == kDockerListMediaType) {
     return makeError(fmt::format(
         "{} is an image index (a multi-platform container image), not a Wasm policy", ref.whole()));
@@ -202,6 +201,12 @@ Result<PolicyLayer> RegistryClient::policyLayer(const Reference& ref) {
   for (const auto& t : found) listed += (listed.empty() ? "" : ", ") + t;
   return makeError(fmt::format("{} has no layer with media type {} (found: {})", ref.whole(),
                                kWasmLayerMediaType, listed.empty() ? "no layers" : listed));
+}
+
+Result<PolicyLayer> RegistryClient::policyLayer(const Reference& ref) {
+  auto manifest = fetchManifest(ref);
+  if (!manifest) return manifest.error();
+  return policyLayerOf(ref, manifest->bytes, manifest->media_type);
 }
 
 Result<PulledBlob> RegistryClient::pullPolicy(const Reference& ref, const fs::path& dest) {

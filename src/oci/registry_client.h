@@ -70,6 +70,12 @@ struct Upload {
   std::optional<std::filesystem::path> path{};  // streamed, never read whole into memory
 };
 
+// The one Wasm layer a fetched manifest lists (what policyLayer() does after the download):
+// `content_type` is the media type the registry served it with, used when the manifest has none.
+// Errors name `ref`: not JSON, an image index, no Wasm layer, or more than one.
+Result<PolicyLayer> policyLayerOf(const Reference& ref, const std::string& manifest,
+                                  const std::string& content_type);
+
 class RegistryClient {
  public:
   explicit RegistryClient(ClientOptions options);
