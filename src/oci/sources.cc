@@ -73,9 +73,11 @@ Result<Sources> parseSources(std::string_view text, std::string_view source) {
   Sources out;
   if (doc->IsNull()) return out;
   if (!doc->IsMap()) return makeError(fmt::format("{}: expected a map", source));
-  Json j = yamlToJson(*doc);
-  if (auto ok = parseInsecure(j, source, out); !ok) return ok.error();
-  if (auto ok = parseAuthorities(j, source, out); !ok) return ok.error();
+  // YAML that JSON cannot hold (a map or list as a key) is an error, not an exception.
+  auto j = yamlToJson(*doc, {});
+  if (!j) return makeError(fmt::format("{}: {}", source, j.error().message));
+  if (auto ok = parseInsecure(*j, source, out); !ok) return ok.error();
+  if (auto ok = parseAuthorities(*j, source, out); !ok) return ok.error();
   return out;
 }
 

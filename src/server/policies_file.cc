@@ -151,7 +151,10 @@ Result<PolicyMap> parsePolicies(std::string_view text, std::string_view source) 
     const std::string& id = kv.first.Scalar();
     PolicyErrors err(source, id);
     if (out.contains(id)) return err.policy("duplicate policy id");
-    auto entry = parseEntry(yamlToJson(kv.second), err);
+    // YAML that JSON cannot hold (a map or list as a key) is an error, not an exception.
+    auto json = yamlToJson(kv.second, {});
+    if (!json) return err.policy(json.error().message);
+    auto entry = parseEntry(*json, err);
     if (!entry) return entry.error();
     out.emplace(id, std::move(*entry));
   }

@@ -162,6 +162,15 @@ TEST(PoliciesFileTest, SyntaxErrorsNameFileAndPosition) {
   EXPECT_TRUE(j.starts_with("policies.yml: ")) << j;
 }
 
+// Found by fuzz/policies_fuzz.cc: a YAML map or list used as a key has no JSON form, and the
+// exception saying so escaped parsePolicies and ended the process.
+TEST(PoliciesFileTest, ANonScalarKeyIsAnErrorNotAnException) {
+  EXPECT_EQ(parseError("psp:\n  url: a.wasm\n  settings:\n    ? [a, b]\n    : 1\n"),
+            R"(policies.yml: policy "psp": a mapping key must be a scalar)");
+  EXPECT_EQ(parseError("psp:\n  {x: 1}: a.wasm\n"),
+            R"(policies.yml: policy "psp": a mapping key must be a scalar)");
+}
+
 class PoliciesFileOnDiskTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -275,6 +284,14 @@ TEST(PoliciesFileSourcesTest, ErrorsNameFileAndEntry) {
   auto insecure = parseSources("insecure_sources: host\n", "sources.yml");
   ASSERT_FALSE(insecure.ok());
   EXPECT_EQ(insecure.error().message, R"(sources.yml: field "insecure_sources": expected a list)");
+}
+
+// Found by fuzz/sources_fuzz.cc: a map used as a key threw out of parseSources instead of
+// failing with the file's name.
+TEST(PoliciesFileSourcesTest, ANonScalarKeyIsAnErrorNotAnException) {
+  auto s = parseSources("insecure_sources: [a]\n? {host: x}\n: y\n", "sources.yml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message, "sources.yml: a mapping key must be a scalar");
 }
 
 }  // namespace
