@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -109,6 +111,15 @@ Result<Json> walk(const YAML::Node& n, const YamlTyping& typing) {
   }
 }
 
+// A float scalar as JSON: the nearest double (a tiny one is 0, as Rust's parser gives), or the
+// text itself when it overflows, since JSON has no infinity (as `.inf` stays a string above).
+// std::stod would throw out_of_range for both, out of every reader of YAML.
+Json toDouble(const std::string& s) {
+  double v = std::strtod(s.c_str(), nullptr);
+  if (std::isinf(v)) return s;
+  return v;
+}
+
 }  // namespace
 
 Json coreSchemaScalar(const std::string& s) {
@@ -125,9 +136,9 @@ Json coreSchemaScalar(const std::string& s) {
       return std::stoull(s.substr(2), nullptr, 16);
     }
   } catch (const std::out_of_range&) {
-    return std::stod(s);  // too large for 64 bits: upstream falls back to a float too
+    return toDouble(s);  // too large for 64 bits: upstream falls back to a float too
   }
-  if (isFloat(s)) return std::stod(s);
+  if (isFloat(s)) return toDouble(s);
   return s;
 }
 

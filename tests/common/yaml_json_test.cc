@@ -28,6 +28,17 @@ TEST(YamlToJson, CoreSchemaTypesPlainScalars) {
   EXPECT_EQ(j["exp"], "1e");
 }
 
+// Found by fuzz/sources_fuzz.cc: a float past the double range made std::stod throw
+// out_of_range out of parseSources (and every YAML reader), which ended the process.
+TEST(YamlToJson, FloatsOutOfRangeAreNotExceptions) {
+  Json j = parseYamlToJson("huge: 1e999\nneg: -2.5e400\ntiny: 1e-400\nlong: 1" +
+                           std::string(400, '0') + "\n");
+  EXPECT_EQ(j["huge"], "1e999");  // no infinity in JSON: the text, as for .inf
+  EXPECT_EQ(j["neg"], "-2.5e400");
+  EXPECT_EQ(j["tiny"], 0.0);
+  EXPECT_EQ(j["long"], "1" + std::string(400, '0'));
+}
+
 TEST(YamlToJson, QuotedAndStrTaggedScalarsStayStrings) {
   Json j = parseYamlToJson("a: \"1\"\nb: '~'\nc: !!str true\nd: [1, '2']\n");
   EXPECT_EQ(j["a"], "1");
