@@ -193,7 +193,10 @@ Result<ModuleInfo> parse(std::span<const uint8_t> bytes) {
       }
     } else if (s.id == kMemory) {
       uint64_t count = r.leb();
-      if (count > 0) info.memory = readLimits(r);
+      for (uint64_t n = 0; n < count && !r.bad; ++n) {
+        MemoryLimits limits = readLimits(r);
+        if (n == 0) info.memory = limits;  // the first: index 0, what the rewriters cap
+      }
     } else if (s.id == kExport) {
       uint64_t count = r.leb();
       for (uint64_t n = 0; n < count && !r.bad; ++n) {
@@ -203,6 +206,13 @@ Result<ModuleInfo> parse(std::span<const uint8_t> bytes) {
       }
     }
     if (r.bad) return makeError(fmt::format("malformed wasm: section {} is truncated", s.id));
+    // The entries must fill the section exactly, as the binary format requires: the rewriters
+    // copy an import section's entries as bytes and append after them, so bytes left over
+    // would turn into the start of the entry they add.
+    if ((s.id == kImport || s.id == kMemory || s.id == kExport) && r.pos != s.body_end) {
+      return makeError(fmt::format("malformed wasm: section {} has {} bytes after its entries",
+                                   s.id, s.body_end - r.pos));
+    }
   }
   return info;
 }
@@ -267,6 +277,8 @@ namespace kw::wasm::binary {
 
 Result<Bytes> withImportedMemory(std::span<const uint8_t> bytes, std::string_view module,
                                  std::string_view name) {
+  // The import section is copied and extended: only a module whose sections parse is rewritten.
+  if (auto info = parse(bytes); !info) return info.error();
   auto secs = sections(bytes);
   if (!secs) return secs.error();
   auto spot = findMemoryLimits(bytes, *secs);

@@ -103,6 +103,32 @@ TEST(ModuleBinary, DefinedMemoryBecomesAnImportWithTheSameLimits) {
   EXPECT_EQ(info->memory->max_pages, 8u);
 }
 
+// Found by fuzz/wasm_binary_fuzz.cc: an import section with bytes after its last entry was read
+// as valid, and withImportedMemory appended the memory import after those bytes, so the module
+// it returned no longer parsed (the engine would have refused it, or read another import).
+TEST(ModuleBinary, BytesAfterASectionsEntriesAreMalformed) {
+  // (module (import "env" "f" (func)) (memory 1 2)) with two stray bytes in the import section.
+  const Bytes module = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01,
+                        0x60, 0x00, 0x00, 0x02, 0x0b, 0x01, 0x03, 'e',  'n',  'v',  0x01,
+                        'f',  0x00, 0x00, 0x03, 0x02, 0x05, 0x04, 0x01, 0x01, 0x01, 0x02};
+  auto info = parse(module);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error().message, "malformed wasm: section 2 has 2 bytes after its entries");
+  auto converted = withImportedMemory(module, "kw", "memory");
+  ASSERT_FALSE(converted.ok());
+  EXPECT_EQ(converted.error().message, info.error().message);
+  Bytes clean = module;  // the same module without the stray bytes parses and converts
+  clean.erase(clean.begin() + 25, clean.begin() + 27);
+  clean[15] = 0x09;
+  ASSERT_TRUE(parse(clean).ok()) << parse(clean).error().message;
+  auto again = withImportedMemory(clean, "kw", "memory");
+  ASSERT_TRUE(again.ok());
+  auto after = parse(*again);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  ASSERT_EQ(after->imports.size(), 2u);
+  EXPECT_EQ(after->imports[1].name, "memory");
+}
+
 TEST(ModuleBinary, ImportedMemoryIsLeftAlone) {
   auto same = withImportedMemory(kImportedMemory, "kw", "memory");
   ASSERT_TRUE(same.ok());
