@@ -62,10 +62,17 @@ void putLeb(Bytes& out, uint64_t v) {
   } while (v);
 }
 
+// The order of the non-custom sections in a module (data count sits before code).
+int sectionRank(uint8_t id) {
+  static const int kRank[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
+  return id < 13 ? kRank[id] : 99;
+}
+
 Result<std::vector<Section>> sections(std::span<const uint8_t> bytes) {
   if (!isWasm(bytes)) return makeError("not a WebAssembly module (bad magic or version)");
   Reader r{bytes, 8};
   std::vector<Section> out;
+  int last_rank = 0;
   while (!r.atEnd()) {
     Section s;
     s.header_start = r.pos;
@@ -78,6 +85,15 @@ Result<std::vector<Section>> sections(std::span<const uint8_t> bytes) {
     s.body_start = r.pos;
     s.body_end = r.pos + size;
     r.pos = s.body_end;
+    // Each known section at most once and in the binary format's order: with two memory
+    // sections, the reader and the rewriters would each pick a different one.
+    if (s.id != kCustom && s.id < 13) {
+      if (sectionRank(s.id) <= last_rank) {
+        return makeError(
+            fmt::format("malformed wasm: section {} is repeated or out of order", s.id));
+      }
+      last_rank = sectionRank(s.id);
+    }
     out.push_back(s);
   }
   return out;
@@ -154,12 +170,6 @@ void putSection(Bytes& out, uint8_t id, const Bytes& body) {
   out.push_back(id);
   putLeb(out, body.size());
   out.insert(out.end(), body.begin(), body.end());
-}
-
-// The order of the non-custom sections in a module (data count sits before code).
-int sectionRank(uint8_t id) {
-  static const int kRank[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
-  return id < 13 ? kRank[id] : 99;
 }
 
 }  // namespace

@@ -129,6 +129,27 @@ TEST(ModuleBinary, BytesAfterASectionsEntriesAreMalformed) {
   EXPECT_EQ(after->imports[1].name, "memory");
 }
 
+// Found by fuzz/wasm_binary_fuzz.cc: with two memory sections, parse() reported the second and
+// withMemoryCap capped the first, so the cap it promised did not hold for what parse() read.
+TEST(ModuleBinary, RepeatedOrMisplacedSectionsAreMalformed) {
+  Bytes twice = kDefinedMemory;
+  twice.insert(twice.end(), kDefinedMemory.begin() + 8, kDefinedMemory.end());
+  auto info = parse(twice);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error().message, "malformed wasm: section 5 is repeated or out of order");
+  EXPECT_FALSE(withMemoryCap(twice, 4).ok());
+  EXPECT_FALSE(withImportedMemory(twice, "kw", "memory").ok());
+  // An import section (2) after the memory section (5) is out of order.
+  Bytes misplaced = kDefinedMemory;
+  misplaced.insert(misplaced.end(), {0x02, 0x01, 0x00});
+  ASSERT_FALSE(parse(misplaced).ok());
+  // Custom sections may appear anywhere, any number of times.
+  Bytes customs = kDefinedMemory;
+  customs.insert(customs.begin() + 8, {0x00, 0x02, 0x01, 'a'});
+  customs.insert(customs.end(), {0x00, 0x02, 0x01, 'a'});
+  EXPECT_TRUE(parse(customs).ok());
+}
+
 TEST(ModuleBinary, ImportedMemoryIsLeftAlone) {
   auto same = withImportedMemory(kImportedMemory, "kw", "memory");
   ASSERT_TRUE(same.ok());
