@@ -406,6 +406,35 @@ bool allDotParts(std::string_view s, F&& ok) {
   }
 }
 
+// Offset of the first byte that does not begin a well-formed UTF-8 sequence (RFC 3629: no
+// overlong forms, no surrogates, nothing past U+10FFFF), or npos when the text is valid.
+size_t invalidUtf8At(std::string_view s) {
+  static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};
+  for (size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    size_t more = 0;
+    uint32_t cp = lead;
+    if (lead >= 0xF0 && lead < 0xF8) {
+      more = 3, cp = lead & 0x07;
+    } else if (lead >= 0xE0 && lead < 0xF0) {
+      more = 2, cp = lead & 0x0F;
+    } else if (lead >= 0xC0 && lead < 0xE0) {
+      more = 1, cp = lead & 0x1F;
+    } else if (lead >= 0x80) {
+      return i;
+    }
+    if (s.size() - i <= more) return i;
+    for (size_t k = 1; k <= more; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if ((next & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (next & 0x3F);
+    }
+    if (cp < kSmallest[more] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += more + 1;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -443,6 +472,12 @@ Result<Metadata> metadataFromJson(std::string_view text) {
 }
 
 Result<Metadata> metadataFromYaml(std::string_view text) {
+  // yaml-cpp passes invalid UTF-8 through, but the JSON written into the module cannot hold it
+  // (nlohmann writes U+FFFD instead), so annotate would silently change such text; upstream's
+  // reader refuses it too.
+  if (size_t at = invalidUtf8At(text); at != std::string_view::npos) {
+    return makeError(fmt::format("metadata is not valid UTF-8 (byte {})", at));
+  }
   try {
     YAML::Node root = YAML::Load(std::string(text));
     auto tree = yamlToJson(root, YamlTyping{.plain = resolvePlainScalar,

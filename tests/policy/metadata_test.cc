@@ -184,6 +184,26 @@ annotations:
   EXPECT_EQ(m->annotations.at("io.kubewarden.policy.usage"), "First line.\nSecond line.\n");
 }
 
+// Found by fuzz/metadata_fuzz.cc: yaml-cpp read invalid UTF-8 as it was, and metadataToJson then
+// wrote U+FFFD in its place, so `kwctl annotate` silently changed the annotation it embedded.
+TEST(MetadataYaml, RefusesInvalidUtf8) {
+  auto bad = metadataFromYaml("rules: []\nmutating: false\nannotations:\n  a: \"x\xff\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "metadata is not valid UTF-8 (byte 46)");
+  // Overlong forms and UTF-16 surrogates are not UTF-8 either.
+  EXPECT_FALSE(metadataFromYaml("rules: []\nmutating: false\n# \xc0\xaf\n").ok());
+  EXPECT_FALSE(metadataFromYaml("rules: []\nmutating: false\n# \xed\xa0\x80\n").ok());
+  EXPECT_FALSE(metadataFromYaml("rules: []\nmutating: false\n# \xf4\x90\x80\x80\n").ok());
+  // Well-formed multi-byte text (2, 3 and 4 bytes) survives the round trip unchanged.
+  auto good = metadataFromYaml(
+      "rules: []\nmutating: false\nannotations:\n  a: \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"\n");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(good->annotations.at("a"), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  auto again = metadataFromJson(metadataToJson(*good));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *good);
+}
+
 TEST(MetadataYaml, ReportsErrors) {
   auto quoted_bool = metadataFromYaml("rules: []\nmutating: \"false\"\n");
   ASSERT_FALSE(quoted_bool.ok());
