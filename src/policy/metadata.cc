@@ -557,7 +557,13 @@ std::string metadataToYaml(const Metadata& m) {
   }
   if (!m.annotations.empty()) {
     out += "annotations:\n";
-    for (const auto& [k, v] : m.annotations) out += "  " + keyText(k) + ": " + scalarText(v, 2);
+    for (const auto& [k, v] : m.annotations) {
+      // YAML limits an implicit key to 1024 characters; a longer one needs the explicit form
+      // (`? key` then `: value`), or no reader takes the text back.
+      std::string key = keyText(k);
+      out += key.size() > 1024 ? "  ? " + key + "\n  : " : "  " + key + ": ";
+      out += scalarText(v, 2);
+    }
   }
   out += fmt::format("mutating: {}\n", m.mutating);
   out += fmt::format("backgroundAudit: {}\n", m.backgroundAudit);

@@ -204,6 +204,20 @@ TEST(MetadataYaml, RefusesInvalidUtf8) {
   EXPECT_EQ(*again, *good);
 }
 
+// Found by fuzz/metadata_fuzz.cc: metadataToYaml wrote an annotation key of over 1024 characters
+// as an implicit key, which YAML does not allow, so the file it wrote could not be read back.
+TEST(MetadataYaml, LongAnnotationKeysRoundTrip) {
+  Metadata m;
+  m.annotations[std::string(1100, 'k')] = "multi\nline\n";
+  m.annotations[std::string(1030, 'q') + "\""] = "plain";
+  m.annotations["short"] = "v";
+  std::string yaml = metadataToYaml(m);
+  EXPECT_NE(yaml.find("  ? " + std::string(1100, 'k') + "\n  : |\n"), std::string::npos) << yaml;
+  auto back = metadataFromYaml(yaml);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, m);
+}
+
 TEST(MetadataYaml, ReportsErrors) {
   auto quoted_bool = metadataFromYaml("rules: []\nmutating: \"false\"\n");
   ASSERT_FALSE(quoted_bool.ok());
