@@ -52,6 +52,16 @@ std::string uploadUrl(const std::string& base, const std::string& location,
          "digest=" + fmt::format("sha256%3A{}", digest.substr(7));
 }
 
+// A string member of a manifest object: `fallback` when absent or null, nullopt when it holds
+// anything else (json::value() would throw, and a registry's answer is untrusted).
+std::optional<std::string> stringMember(const nlohmann::json& object, const char* key,
+                                        const std::string& fallback) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  if (!it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
 }  // namespace
 
 struct RegistryClient::Impl {
@@ -171,8 +181,13 @@ Result<PolicyLayer> policyLayerOf(const Reference& ref, const std::string& manif
   if (!doc.is_object()) {
     return makeError(fmt::format("the manifest of {} is not valid JSON", ref.whole()));
   }
-  std::string media_type = doc.value("mediaType", content_type);
-  if (media_type == kOciIndexMediaType || media_type == kDockerListMediaType) {
+  auto not_a_string = [&](std::string_view field) {
+    return makeError(fmt::format("the manifest of {} has a {} that is not a string", ref.whole(),
+                                 field));
+  };
+  auto media_type = stringMember(doc, "mediaType", content_type);
+  if (!media_type) return not_a_string("mediaType");
+  if (*media_type == kOciIndexMediaType || *media_type == kDockerListMediaType) {
     return makeError(fmt::format(
         "{} is an image index (a multi-platform container image), not a Wasm policy", ref.whole()));
   }
@@ -181,9 +196,10 @@ Result<PolicyLayer> policyLayerOf(const Reference& ref, const std::string& manif
   if (doc.contains("layers") && doc["layers"].is_array()) {
     for (const auto& layer : doc["layers"]) {
       if (!layer.is_object()) continue;
-      std::string type = layer.value("mediaType", "");
-      if (type != kWasmLayerMediaType) {
-        found.push_back(type.empty() ? "(no media type)" : type);
+      auto type = stringMember(layer, "mediaType", "");
+      if (!type) return not_a_string("layer mediaType");
+      if (*type != kWasmLayerMediaType) {
+        found.push_back(type->empty() ? "(no media type)" : *type);
         continue;
       }
       // Two modules in one artifact leave it open which one was meant (and signed).
@@ -191,9 +207,10 @@ Result<PolicyLayer> policyLayerOf(const Reference& ref, const std::string& manif
         return makeError(fmt::format("{} has more than one layer with media type {}", ref.whole(),
                                      kWasmLayerMediaType));
       }
+      auto digest = stringMember(layer, "digest", "");
+      if (!digest) return not_a_string("layer digest");
       const auto& size = layer.contains("size") ? layer["size"] : nlohmann::json();
-      wasm = PolicyLayer{layer.value("digest", ""),
-                         size.is_number_unsigned() ? size.get<uint64_t>() : 0};
+      wasm = PolicyLayer{*digest, size.is_number_unsigned() ? size.get<uint64_t>() : 0};
     }
   }
   if (wasm) return *wasm;
