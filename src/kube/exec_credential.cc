@@ -58,7 +58,18 @@ Status readExpiry(const json& status, ExecCredential& cred, const std::string& w
   if (!t)
     return makeError(who + " returned status.expirationTimestamp " + text +
                      ", which is not an RFC 3339 time");
-  cred.expires = std::chrono::system_clock::time_point(std::chrono::seconds(t->seconds));
+  // system_clock counts nanoseconds in 64 bits, which ends in 2262; a later (or pre-1678)
+  // expiry would overflow converting it, so it is held at the clock's last (first) instant.
+  using std::chrono::system_clock;
+  constexpr auto kLast = std::chrono::floor<std::chrono::seconds>(system_clock::time_point::max());
+  constexpr auto kFirst = std::chrono::ceil<std::chrono::seconds>(system_clock::time_point::min());
+  if (t->seconds >= kLast.time_since_epoch().count()) {
+    cred.expires = system_clock::time_point::max();
+  } else if (t->seconds <= kFirst.time_since_epoch().count()) {
+    cred.expires = system_clock::time_point::min();
+  } else {
+    cred.expires = system_clock::time_point(std::chrono::seconds(t->seconds));
+  }
   return okStatus();
 }
 

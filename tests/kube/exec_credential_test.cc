@@ -216,6 +216,28 @@ TEST(ExecCredentialParse, InvalidAnswersAreExplained) {
   EXPECT_EQ(both->client_key_pem, kKeyPem);
 }
 
+// Found by fuzz/kubeconfig_fuzz.cc: an expiry past 2262 overflowed converting seconds to
+// system_clock's nanoseconds (undefined behaviour; the credential then looked long expired).
+TEST(ExecCredentialParse, ExpiriesBeyondTheClocksRangeAreHeldAtItsEnds) {
+  ExecConfig exec;
+  exec.api_version = kExecV1;
+  exec.command = "p";
+  auto expiry = [&](const char* when) {
+    auto cred = parseExecCredential(json({{"apiVersion", kExecV1},
+                                          {"kind", "ExecCredential"},
+                                          {"status", {{"token", "t"}, {"expirationTimestamp", when}}}})
+                                        .dump(),
+                                    exec);
+    EXPECT_TRUE(cred.ok()) << when;
+    return cred.ok() ? cred->expires : std::nullopt;
+  };
+  using std::chrono::system_clock;
+  EXPECT_EQ(expiry("4060-01-02T03:04:05Z"), system_clock::time_point::max());
+  EXPECT_EQ(expiry("1000-01-01T00:00:00Z"), system_clock::time_point::min());
+  EXPECT_EQ(expiry("2030-01-01T00:00:00Z"),
+            system_clock::time_point(std::chrono::seconds(1893456000)));
+}
+
 // The source runs the plugin again only when its credential expired (the test's clock moves)
 // or a 401 invalidated it.
 TEST_F(ExecPlugin, SourceCachesUntilExpiry) {
