@@ -14,7 +14,19 @@ Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(json& object, const 
   if (!object.is_object()) return makeError("object is not a JSON object");
   auto meta = object.find("metadata");
   if (meta == object.end() || !meta->is_object()) return makeError("object has no metadata");
-  ObjectKey okey{meta->value("namespace", ""), meta->value("name", "")};
+  // Read without json::value(), which throws on a non-string: the list path has no handler,
+  // and a malformed object must be an error, not the end of the reflector's thread.
+  auto field = [&](const char* name) -> Result<std::string> {
+    auto it = meta->find(name);
+    if (it == meta->end() || it->is_null()) return std::string();
+    if (!it->is_string()) return makeError(std::string("object has a non-string metadata.") + name);
+    return it->get<std::string>();
+  };
+  auto ns = field("namespace");
+  if (!ns) return ns.error();
+  auto name = field("name");
+  if (!name) return name.error();
+  ObjectKey okey{std::move(*ns), std::move(*name)};
   if (okey.second.empty()) return makeError("object has no metadata.name");
   StoredObject stored;
   if (auto labels = meta->find("labels"); labels != meta->end() && labels->is_object())

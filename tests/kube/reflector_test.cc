@@ -118,3 +118,22 @@ TEST(KubeStoredObject, DropsManagedFieldsOnlyWhenAsked) {
   EXPECT_EQ(stored["kind"], "ConfigMap");
   EXPECT_EQ(without->first, (kw::kube::ObjectKey{"n", "a"}));
 }
+
+// Found by fuzz/watch_fuzz.cc: a non-string metadata.name or namespace made json::value() throw
+// out of makeStoredObject; on the list path nothing catches it and the reflector's thread ended
+// the process.
+TEST(KubeStoredObject, NonStringNamesAreErrorsNotExceptions) {
+  kw::kube::ResourceKey key{"v1", "Pod"};
+  auto name = nlohmann::json::parse(R"({"metadata":{"name":854775809}})");
+  auto by_name = kw::kube::makeStoredObject(name, key);
+  ASSERT_FALSE(by_name.ok());
+  EXPECT_EQ(by_name.error().message, "object has a non-string metadata.name");
+  auto ns = nlohmann::json::parse(R"({"metadata":{"name":"a","namespace":["n"]}})");
+  auto by_ns = kw::kube::makeStoredObject(ns, key);
+  ASSERT_FALSE(by_ns.ok());
+  EXPECT_EQ(by_ns.error().message, "object has a non-string metadata.namespace");
+  auto null_ns = nlohmann::json::parse(R"({"metadata":{"name":"a","namespace":null}})");
+  auto cluster_scoped = kw::kube::makeStoredObject(null_ns, key);
+  ASSERT_TRUE(cluster_scoped.ok()) << cluster_scoped.error().message;
+  EXPECT_EQ(cluster_scoped->first, (kw::kube::ObjectKey{"", "a"}));
+}
