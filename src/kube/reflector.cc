@@ -43,6 +43,39 @@ Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(json& object, const 
   return std::make_pair(std::move(okey), std::move(stored));
 }
 
+Result<WatchEvent> parseWatchEvent(std::string_view line) {
+  json doc = json::parse(line, nullptr, false);
+  if (doc.is_discarded()) return makeError("not JSON");
+  if (!doc.is_object()) return makeError("not a JSON object");
+  auto type = doc.find("type");
+  if (type == doc.end() || !type->is_string()) return makeError("no type string");
+  auto object = doc.find("object");
+  if (object == doc.end()) return makeError("no object");
+  WatchEvent event{type->get<std::string>(), std::move(*object), "", 0, ""};
+  if (event.type == "ERROR") {
+    // A Status; anything unexpected in it still ends the watch, with the object as the message.
+    if (event.object.is_object()) {
+      auto code = event.object.find("code");
+      if (code != event.object.end() && code->is_number_integer())
+        event.code = code->get<int64_t>();
+      auto message = event.object.find("message");
+      if (message != event.object.end() && message->is_string()) event.message = *message;
+    }
+    if (event.message.empty()) event.message = event.object.dump();
+    return event;
+  }
+  if (!event.object.is_object()) return makeError("the object is not a JSON object");
+  auto meta = event.object.find("metadata");
+  if (meta == event.object.end() || !meta->is_object())
+    return makeError("the object has no metadata");
+  auto rv = meta->find("resourceVersion");
+  if (rv != meta->end() && !rv->is_null()) {
+    if (!rv->is_string()) return makeError("metadata.resourceVersion is not a string");
+    event.resource_version = rv->get<std::string>();
+  }
+  return event;
+}
+
 Reflector::Reflector(std::shared_ptr<Client> client, ResourceType type, Options options)
     : client_(std::move(client)), type_(std::move(type)), options_(options) {}
 
@@ -137,51 +170,49 @@ Status Reflector::relist() {
 }
 
 bool Reflector::applyEvent(std::string_view line) {
-  json event;
-  try {
-    event = json::parse(line);
-    std::string type = event.at("type");
-    json& object = event.at("object");
-    if (type == "ERROR") {
-      if (object.value("code", 0) == 410) {
-        expired_ = true;
-      } else {
-        setError("watch error: " + object.value("message", object.dump()));
-      }
-      return false;
-    }
-    std::string rv = object.at("metadata").value("resourceVersion", "");
-    if (type == "BOOKMARK") {
-      std::unique_lock lock(store_mu_);
-      if (!rv.empty()) rv_ = rv;
-      lock.unlock();
-      std::lock_guard s(state_mu_);
-      ++stats_.bookmarks;
-      return true;
-    }
-    auto stored = makeStoredObject(object, type_.key, options_.drop_managed_fields);
-    if (!stored) {
-      setError("watch event: " + stored.error().message);
-      return true;
-    }
-    std::optional<StoredObject> old;
-    {
-      std::unique_lock lock(store_mu_);
-      if (auto it = objects_.find(stored->first); it != objects_.end()) old = it->second;
-      if (type == "DELETED") {
-        objects_.erase(stored->first);
-      } else {
-        objects_.insert_or_assign(stored->first, stored->second);
-      }
-      if (!rv.empty()) rv_ = rv;
-    }
-    if (!listeners_.empty())
-      notify(stored->first, old ? &*old : nullptr, type == "DELETED" ? nullptr : &stored->second);
-    std::lock_guard s(state_mu_);
-    ++stats_.events;
-  } catch (const json::exception& e) {
-    setError(std::string("malformed watch event: ") + e.what());
+  auto event = parseWatchEvent(line);
+  if (!event) {
+    setError("malformed watch event: " + event.error().message);
+    return true;
   }
+  if (event->type == "ERROR") {
+    if (event->code == 410) {
+      expired_ = true;
+    } else {
+      setError("watch error: " + event->message);
+    }
+    return false;
+  }
+  const std::string& rv = event->resource_version;
+  if (event->type == "BOOKMARK") {
+    std::unique_lock lock(store_mu_);
+    if (!rv.empty()) rv_ = rv;
+    lock.unlock();
+    std::lock_guard s(state_mu_);
+    ++stats_.bookmarks;
+    return true;
+  }
+  auto stored = makeStoredObject(event->object, type_.key, options_.drop_managed_fields);
+  if (!stored) {
+    setError("watch event: " + stored.error().message);
+    return true;
+  }
+  const bool deleted = event->type == "DELETED";
+  std::optional<StoredObject> old;
+  {
+    std::unique_lock lock(store_mu_);
+    if (auto it = objects_.find(stored->first); it != objects_.end()) old = it->second;
+    if (deleted) {
+      objects_.erase(stored->first);
+    } else {
+      objects_.insert_or_assign(stored->first, stored->second);
+    }
+    if (!rv.empty()) rv_ = rv;
+  }
+  if (!listeners_.empty())
+    notify(stored->first, old ? &*old : nullptr, deleted ? nullptr : &stored->second);
+  std::lock_guard s(state_mu_);
+  ++stats_.events;
   return true;
 }
 

@@ -7,12 +7,15 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -113,5 +116,19 @@ class Reflector {
 Result<std::pair<ObjectKey, StoredObject>> makeStoredObject(nlohmann::json& object,
                                                             const ResourceKey& key,
                                                             bool drop_managed_fields = false);
+
+// One line of a watch stream (`{"type": …, "object": …}`), decoded. ERROR events carry a Status:
+// `code` (0 when absent) and `message` (its message, else the whole object as JSON). Every other
+// type has an object with metadata: `resource_version` is its resourceVersion, "" when absent.
+struct WatchEvent {
+  std::string type;
+  nlohmann::json object;
+  std::string resource_version;
+  int64_t code = 0;
+  std::string message;
+};
+
+// Errors say what is malformed: not JSON, a missing type or object, a field of the wrong type.
+Result<WatchEvent> parseWatchEvent(std::string_view line);
 
 }  // namespace kw::kube

@@ -137,3 +137,32 @@ TEST(KubeStoredObject, NonStringNamesAreErrorsNotExceptions) {
   ASSERT_TRUE(cluster_scoped.ok()) << cluster_scoped.error().message;
   EXPECT_EQ(cluster_scoped->first, (kw::kube::ObjectKey{"", "a"}));
 }
+
+TEST(KubeWatchEvent, DecodesEachTypeAndRefusesMalformedLines) {
+  auto added = kw::kube::parseWatchEvent(
+      R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"7"}}})");
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ(added->type, "ADDED");
+  EXPECT_EQ(added->resource_version, "7");
+  EXPECT_EQ(added->object["metadata"]["name"], "a");
+  auto gone = kw::kube::parseWatchEvent(
+      R"({"type":"ERROR","object":{"kind":"Status","code":410,"message":"too old"}})");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->code, 410);
+  EXPECT_EQ(gone->message, "too old");
+  auto bare = kw::kube::parseWatchEvent(R"({"type":"ERROR","object":"boom"})");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->code, 0);
+  EXPECT_EQ(bare->message, "\"boom\"");
+  auto error = [](std::string_view line) {
+    auto e = kw::kube::parseWatchEvent(line);
+    return e.ok() ? std::string("accepted") : e.error().message;
+  };
+  EXPECT_EQ(error("{"), "not JSON");
+  EXPECT_EQ(error("[]"), "not a JSON object");
+  EXPECT_EQ(error(R"({"type":1,"object":{}})"), "no type string");
+  EXPECT_EQ(error(R"({"type":"ADDED"})"), "no object");
+  EXPECT_EQ(error(R"({"type":"ADDED","object":{}})"), "the object has no metadata");
+  EXPECT_EQ(error(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":5}}})"),
+            "metadata.resourceVersion is not a string");
+}
