@@ -49,3 +49,19 @@ else()
 endif()
 set(KW_TEST_TIMEOUT_FACTOR ${kw_timeout_factor} CACHE STRING
     "Multiplies every test's ctest TIMEOUT (3 in sanitizer builds)")
+
+# The libFuzzer build (KW_FUZZ, build-fuzz/, fuzz/CMakeLists.txt): every file we compile gets
+# libFuzzer's coverage hooks plus ASan and UBSan (a fuzzer finds memory errors and undefined
+# behaviour only when they are checked); the fuzz targets alone link libFuzzer's main
+# (-fsanitize=fuzzer). Debian's clang-14 with libclang-rt-14-dev provides the runtime.
+if(KW_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "KW_FUZZ needs clang (libFuzzer): configure with CC=clang-14 CXX=clang++-14")
+  endif()
+  if(NOT KW_SANITIZE STREQUAL "")
+    message(FATAL_ERROR "KW_FUZZ brings its own sanitizers: leave KW_SANITIZE empty")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr
+                      -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1 -gline-tables-only)
+  add_link_options(-fsanitize=address,undefined)
+endif()

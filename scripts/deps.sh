@@ -9,6 +9,7 @@ v8dir="$root/.deps/v8"
 packages=(
   cmake ninja-build g++ make pkg-config
   clang-14 lld-14 wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 libclang-rt-14-dev-wasm32
+  libclang-rt-14-dev
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcurl4-openssl-dev libboost1.81-dev libarchive-dev
   libre2-dev
