@@ -5,7 +5,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 LOCAL_CLUSTER ?= $(BUILD_DIR)/local-cluster
 
-.PHONY: deps configure build test test-asan test-tsan run demo bench soak format clean cluster cluster-policies cluster-down images audit
+.PHONY: deps configure build test fuzz fuzz-build test-asan test-tsan run demo bench soak format clean cluster cluster-policies cluster-down images audit
 
 deps:
 	@bash scripts/deps.sh
@@ -18,8 +18,25 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: build fuzz-build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(FUZZ_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L fuzz
+
+# libFuzzer targets (fuzz/, docs/reliability.md "Fuzzing") in a clang build of their own:
+# `make fuzz FUZZ_SECONDS=N` runs each for N seconds on a copy of its seed corpus and fails on
+# any crash, leaving the input in build-fuzz/fuzz-runs/<target>/artifacts/. `make test` runs each
+# for a few seconds (ctest label `fuzz`). Without clang or its libFuzzer runtime this fails.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+$(FUZZ_BUILD_DIR)/build.ninja:
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKW_FUZZ=ON -DKW_WERROR=OFF
+
+fuzz-build: deps $(FUZZ_BUILD_DIR)/build.ninja
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 # The same suite on our code built with sanitizers, each in a folder of its own (docs/reliability.md,
 # "Sanitizers"): `make test-asan` (AddressSanitizer, LeakSanitizer and UBSan) and `make test-tsan`
