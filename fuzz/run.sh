@@ -2,10 +2,11 @@
 # Runs fuzz targets of a KW_FUZZ build for a while each, one after the other on one core:
 #   fuzz/run.sh [--show-log] BUILD_DIR SECONDS [TARGET...]      (all targets when none is named)
 # Each run starts from a fresh copy of fuzz/corpus/<target>/ in BUILD_DIR/fuzz-runs/<target>/
-# (the repository's corpus is never written), executes every seed, then mutates for SECONDS.
+# (or $KW_FUZZ_RUNS/<target>/; the repository's corpus is never written), executes every seed,
+# then mutates for SECONDS.
 # Prints per target the executions (libFuzzer's stat::number_of_executed_units), exec/s and the
 # corpus size reached. Exits non-zero when any target crashed, leaking, timing out or breaking an
-# invariant, and names the input it left in BUILD_DIR/fuzz-runs/<target>/artifacts/.
+# invariant, and names the input it left in that folder's artifacts/.
 set -uo pipefail
 show_log=0
 if [ "${1:-}" = "--show-log" ]; then show_log=1; shift; fi
@@ -22,6 +23,8 @@ if [ ${#targets[@]} -eq 0 ]; then
   for dir in "$root"/fuzz/corpus/*/; do targets+=("$(basename "$dir")"); done
 fi
 
+# ctest's short runs use a folder of their own, so they never clobber a `make fuzz` in progress.
+runs=${KW_FUZZ_RUNS:-$build/fuzz-runs}
 failed=()
 for t in "${targets[@]}"; do
   bin="$build/fuzz/${t}_fuzz"
@@ -30,7 +33,7 @@ for t in "${targets[@]}"; do
     failed+=("$t")
     continue
   fi
-  work="$build/fuzz-runs/$t"
+  work="$runs/$t"
   rm -rf "$work"
   mkdir -p "$work/corpus" "$work/artifacts"
   cp -R "$root/fuzz/corpus/$t/." "$work/corpus/"
@@ -53,6 +56,6 @@ for t in "${targets[@]}"; do
   fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "fuzz: failed: ${failed[*]} (logs in $build/fuzz-runs/<target>/log)" >&2
+  echo "fuzz: failed: ${failed[*]} (logs in $runs/<target>/log)" >&2
   exit 1
 fi
