@@ -321,7 +321,9 @@ Result<Bytes> withImportedMemory(std::span<const uint8_t> bytes, std::string_vie
       placed = true;
       continue;
     }
-    if (!placed && s.id != kCustom && sectionRank(s.id) > sectionRank(kImport)) {
+    // Before the first known section that follows imports; a section id this reader does not
+    // know (rank 99) says nothing about where the import section is, which may still come.
+    if (!placed && s.id != kCustom && s.id < 13 && sectionRank(s.id) > sectionRank(kImport)) {
       Bytes body;
       putLeb(body, 1);
       body.insert(body.end(), entry.begin(), entry.end());

@@ -150,6 +150,27 @@ TEST(ModuleBinary, RepeatedOrMisplacedSectionsAreMalformed) {
   EXPECT_TRUE(parse(customs).ok());
 }
 
+// Found by fuzz/wasm_binary_fuzz.cc: a section id this reader does not know, before the import
+// section, made withImportedMemory insert a new import section there and then extend the
+// module's own one too: two import sections.
+TEST(ModuleBinary, AnUnknownSectionBeforeTheImportsGetsNoImportSectionOfItsOwn) {
+  // An unknown section 45, then (import "env" "f" (func)) and (memory 1 32).
+  const Bytes module = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x2d, 0x01, 0x00, 0x01,
+                        0x04, 0x01, 0x60, 0x00, 0x00, 0x02, 0x09, 0x01, 0x03, 'e',  'n',  'v',
+                        0x01, 'f',  0x00, 0x00, 0x05, 0x04, 0x01, 0x01, 0x01, 0x20};
+  ASSERT_TRUE(parse(module).ok()) << parse(module).error().message;
+  auto converted = withImportedMemory(module, "kw", "memory");
+  ASSERT_TRUE(converted.ok()) << converted.error().message;
+  auto info = parse(*converted);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  ASSERT_EQ(info->imports.size(), 2u);
+  EXPECT_EQ(info->imports[0].name, "f");
+  EXPECT_EQ(info->imports[1].name, "memory");
+  ASSERT_TRUE(info->memory);
+  EXPECT_TRUE(info->memory->imported);
+  EXPECT_EQ(info->memory->max_pages, 32u);
+}
+
 TEST(ModuleBinary, ImportedMemoryIsLeftAlone) {
   auto same = withImportedMemory(kImportedMemory, "kw", "memory");
   ASSERT_TRUE(same.ok());
