@@ -204,8 +204,13 @@ Result<Config> resolve(const Merged& merged) {
   cfg.token = trimmed(cfg.token);
   if (cfg.exec) {
     cfg.exec->user = user_name;
-    if (user["exec"]["provideClusterInfo"] && user["exec"]["provideClusterInfo"].as<bool>(false))
-      cfg.exec->cluster_info_json = execClusterInfo(cluster, cfg.ca_pem);
+    if (user["exec"]["provideClusterInfo"] && user["exec"]["provideClusterInfo"].as<bool>(false)) {
+      auto info = execClusterInfo(cluster, cfg.ca_pem);
+      if (!info)
+        return makeError(cfg.origin + " cluster " + cluster_name +
+                         ", given to the exec plugin: " + info.error().message);
+      cfg.exec->cluster_info_json = std::move(*info);
+    }
   }
   return cfg;
 }

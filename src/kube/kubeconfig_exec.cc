@@ -85,7 +85,7 @@ Result<ExecConfig> parseExecBlock(const YAML::Node& exec, const fs::path& base,
   return e;
 }
 
-std::string execClusterInfo(const YAML::Node& cluster, const std::string& ca_pem) {
+Result<std::string> execClusterInfo(const YAML::Node& cluster, const std::string& ca_pem) {
   nlohmann::json info = {{"server", scalarField(cluster, "server")}};
   if (std::string name = scalarField(cluster, "tls-server-name"); !name.empty())
     info["tls-server-name"] = name;
@@ -97,9 +97,17 @@ std::string execClusterInfo(const YAML::Node& cluster, const std::string& ca_pem
     info["disable-compression"] = true;
   if (const YAML::Node& extensions = cluster["extensions"]; extensions && extensions.IsSequence())
     for (const auto& ext : extensions)
-      if (ext.IsMap() && scalarField(ext, "name") == kExecExtension && ext["extension"])
-        info["config"] = yamlToJson(ext["extension"]);
-  return info.dump();
+      if (ext.IsMap() && scalarField(ext, "name") == kExecExtension && ext["extension"]) {
+        auto config = yamlToJson(ext["extension"], {});
+        if (!config) return makeError("its exec extension: " + config.error().message);
+        info["config"] = std::move(*config);
+      }
+  // JSON text must be UTF-8; yaml-cpp hands over the kubeconfig's bytes as they are.
+  try {
+    return info.dump();
+  } catch (const nlohmann::json::exception&) {
+    return makeError("it is not valid UTF-8");
+  }
 }
 
 }  // namespace kw::kube

@@ -26,6 +26,7 @@ Result<ExecConfig> parseExecBlock(const YAML::Node& exec, const std::filesystem:
 // ExecCredential `spec.cluster` as JSON text for a plugin with provideClusterInfo: the
 // cluster's server, TLS settings, its CA (read from the file or the data field) and the
 // `client.authentication.k8s.io/exec` extension as `config`.
-std::string execClusterInfo(const YAML::Node& cluster, const std::string& ca_pem);
+// Errors (a non-scalar key in the extension, text that is not UTF-8) say what is wrong with it.
+Result<std::string> execClusterInfo(const YAML::Node& cluster, const std::string& ca_pem);
 
 }  // namespace kw::kube

@@ -99,6 +99,28 @@ TEST_F(KubeconfigExec, ProvideClusterInfoCarriesTheClusterAndItsExecExtension) {
     "config": {"audience": "prod", "retries": 3}})"));
 }
 
+// Found by fuzz/kubeconfig_fuzz.cc: a cluster field that is not UTF-8 made json::dump() throw out
+// of loadKubeconfig while building the plugin's spec.cluster, and a map used as a key in the exec
+// extension threw yaml-cpp's ParserException; both ended the process.
+TEST_F(KubeconfigExec, ClusterInfoThatJsonCannotHoldIsAnError) {
+  const std::string exec =
+      "    exec: {apiVersion: client.authentication.k8s.io/v1, "
+      "command: plugin, interactiveMode: Never, provideClusterInfo: true}\n";
+  auto not_utf8 = load(exec, "    tls-server-name: \"api\xff\"\n");
+  ASSERT_FALSE(not_utf8.ok());
+  EXPECT_NE(not_utf8.error().message.find(", given to the exec plugin: it is not valid UTF-8"),
+            std::string::npos)
+      << not_utf8.error().message;
+  auto map_key = load(exec,
+                      "    extensions:\n    - name: client.authentication.k8s.io/exec\n"
+                      "      extension: {? [a]: 1}\n");
+  ASSERT_FALSE(map_key.ok());
+  EXPECT_NE(map_key.error().message.find(
+                ", given to the exec plugin: its exec extension: a mapping key must be a scalar"),
+            std::string::npos)
+      << map_key.error().message;
+}
+
 TEST_F(KubeconfigExec, StaticCredentialsOfTheSameUserWin) {
   auto cfg = load(R"(    token: static
     exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: plugin}
