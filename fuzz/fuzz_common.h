@@ -5,8 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 namespace kw::fuzz {
 
@@ -18,6 +20,23 @@ inline void quietLogs() {
 [[noreturn]] inline void broken(const char* what) {
   std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
   std::abort();
+}
+
+// A target's own one-time set-up, run by fuzz_common.cc's LLVMFuzzerInitialize after the logs
+// are quietened; the default does nothing, and a target that needs one defines it.
+void prepare();
+
+// Targets that feed several decoders take the first byte as the selector and the rest as the
+// text, so one corpus covers them all. False for an empty input.
+struct Selected {
+  uint8_t selector = 0;
+  std::string_view rest;
+};
+inline bool splitSelector(const uint8_t* data, size_t size, Selected& out) {
+  if (size == 0) return false;
+  out.selector = data[0];
+  out.rest = std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1);
+  return true;
 }
 
 }  // namespace kw::fuzz

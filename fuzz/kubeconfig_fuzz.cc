@@ -60,17 +60,16 @@ void execCredential(std::string_view out) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kw::fuzz::quietLogs();
+void kw::fuzz::prepare() {
   (void)kubeconfigPath();
   std::atexit(removeTempDir);
-  return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] & 1) {
+  kw::fuzz::Selected in;
+  if (!kw::fuzz::splitSelector(data, size, in)) return 0;
+  std::string_view rest = in.rest;
+  if (in.selector & 1) {
     kubeconfig(rest);
   } else {
     execCredential(rest);

@@ -23,16 +23,12 @@ void roundTrip(const kw::policy::Metadata& m) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kw::fuzz::quietLogs();
-  return 0;
-}
-
 // The first byte picks the decoder (odd: YAML, even: JSON), so one corpus holds both formats.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  auto m = (data[0] & 1) ? kw::policy::metadataFromYaml(text) : kw::policy::metadataFromJson(text);
+  kw::fuzz::Selected in;
+  if (!kw::fuzz::splitSelector(data, size, in)) return 0;
+  std::string_view text = in.rest;
+  auto m = (in.selector & 1) ? kw::policy::metadataFromYaml(text) : kw::policy::metadataFromJson(text);
   if (m) roundTrip(*m);
   return 0;
 }

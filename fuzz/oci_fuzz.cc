@@ -36,15 +36,11 @@ void manifest(std::string_view input) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kw::fuzz::quietLogs();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] & 1) {
+  kw::fuzz::Selected in;
+  if (!kw::fuzz::splitSelector(data, size, in)) return 0;
+  std::string_view rest = in.rest;
+  if (in.selector & 1) {
     manifest(rest);
   } else {
     reference(rest);

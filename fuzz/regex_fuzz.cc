@@ -37,15 +37,11 @@ void callBuiltin(std::string_view name, std::vector<Json> args) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kw::fuzz::quietLogs();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  const uint8_t selector = data[0];
-  std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  kw::fuzz::Selected in;
+  if (!kw::fuzz::splitSelector(data, size, in)) return 0;
+  const uint8_t selector = in.selector;
+  std::string_view rest = in.rest;
   size_t newline = rest.find('\n');
   std::string pattern(rest.substr(0, newline));
   std::string subject(newline == std::string_view::npos ? "" : rest.substr(newline + 1));

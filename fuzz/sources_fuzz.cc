@@ -7,11 +7,6 @@
 #include "fuzz_common.h"
 #include "oci/sources.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kw::fuzz::quietLogs();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto sources = kw::oci::parseSources(text, "sources.yml");

@@ -39,11 +39,6 @@ void rewrites(std::span<const uint8_t> module) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kw::fuzz::quietLogs();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> bytes(data, size);
   (void)bin::isWasm(bytes);

@@ -45,16 +45,12 @@ void watchLine(std::string_view line, bool drop_managed_fields) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kw::fuzz::quietLogs();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  const bool drop = data[0] & 1;
-  std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] & 2) {
+  kw::fuzz::Selected in;
+  if (!kw::fuzz::splitSelector(data, size, in)) return 0;
+  const bool drop = in.selector & 1;
+  std::string_view text = in.rest;
+  if (in.selector & 2) {
     json item = json::parse(text, nullptr, false);
     if (!item.is_discarded()) store(item, drop);
   } else {
