@@ -5,6 +5,9 @@
 # headers at their usual paths ("policy/evaluator.h"). src/ itself is on no include path, so an
 # #include of a folder the library does not link fails to compile instead of adding a hidden
 # edge. Link edges are then the whole dependency graph, and kw_check_layers() refuses a cycle.
+# A library that includes a third-party header links that library too, PRIVATE at least, so it
+# compiles with its definitions (spdlog's SPDLOG_COMPILED_LIB: without it the header-only spdlog
+# would keep a second logger registry).
 
 set_property(GLOBAL PROPERTY KW_LAYER_LIBRARIES "")
 
