@@ -28,6 +28,8 @@ test: build fuzz-build
 # for a few seconds (ctest label `fuzz`). Without clang or its libFuzzer runtime this fails.
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
+# FUZZ_EXECS=N also stops each target after N executions (issue 16's goal: 10000000).
+FUZZ_EXECS ?=
 $(FUZZ_BUILD_DIR)/build.ninja:
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKW_FUZZ=ON -DKW_WERROR=OFF
@@ -36,7 +38,7 @@ fuzz-build: deps $(FUZZ_BUILD_DIR)/build.ninja
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
 
 fuzz: fuzz-build
-	bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+	KW_FUZZ_MAX_EXECS=$(FUZZ_EXECS) bash fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 # The same suite on our code built with sanitizers, each in a folder of its own (docs/reliability.md,
 # "Sanitizers"): `make test-asan` (AddressSanitizer, LeakSanitizer and UBSan) and `make test-tsan`

@@ -40,6 +40,9 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$work/artifacts/")
   [ -f "$root/fuzz/dict/$t.dict" ] && args+=(-dict="$root/fuzz/dict/$t.dict")
+  # KW_FUZZ_MAX_EXECS=N stops a target after N executions (SECONDS stays the cap), for runs
+  # aiming at a number of executions rather than a time.
+  [ -n "${KW_FUZZ_MAX_EXECS:-}" ] && args+=(-runs="$KW_FUZZ_MAX_EXECS")
   # Inputs are never read from the terminal; libFuzzer's own output goes to the log.
   "$bin" "${args[@]}" "$work/corpus" </dev/null >"$work/log" 2>&1
   rc=$?
