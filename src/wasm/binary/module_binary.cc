@@ -182,6 +182,9 @@ Result<ModuleInfo> parse(std::span<const uint8_t> bytes) {
   auto secs = sections(bytes);
   if (!secs) return secs.error();
   ModuleInfo info;
+  // Memories imported and defined: the caps apply to one, so a second (multi-memory) would
+  // escape them.
+  uint64_t memories = 0;
   for (const Section& s : *secs) {
     Reader r{bytes.subspan(0, s.body_end), s.body_start};
     if (s.id == kCustom) {
@@ -196,7 +199,12 @@ Result<ModuleInfo> parse(std::span<const uint8_t> bytes) {
         Import im{r.name(), r.name(), r.byte()};
         if (im.kind == 0) r.leb();
         else if (im.kind == 1) { r.byte(); readLimits(r); }
-        else if (im.kind == 2) { auto l = readLimits(r); l.imported = true; info.memory = l; }
+        else if (im.kind == 2) {
+          auto l = readLimits(r);
+          l.imported = true;
+          info.memory = l;
+          ++memories;
+        }
         else if (im.kind == 3) { r.byte(); r.byte(); }
         else r.bad = true;
         info.imports.push_back(std::move(im));
@@ -205,7 +213,8 @@ Result<ModuleInfo> parse(std::span<const uint8_t> bytes) {
       uint64_t count = r.leb();
       for (uint64_t n = 0; n < count && !r.bad; ++n) {
         MemoryLimits limits = readLimits(r);
-        if (n == 0) info.memory = limits;  // the first: index 0, what the rewriters cap
+        if (memories == 0) info.memory = limits;  // index 0, what the rewriters cap
+        ++memories;
       }
     } else if (s.id == kExport) {
       uint64_t count = r.leb();
@@ -224,6 +233,7 @@ Result<ModuleInfo> parse(std::span<const uint8_t> bytes) {
                                    s.id, s.body_end - r.pos));
     }
   }
+  if (memories > 1) return makeError("modules with several memories are not supported");
   return info;
 }
 
@@ -262,6 +272,8 @@ Result<Bytes> withCustomSection(std::span<const uint8_t> bytes, std::string_view
 }
 
 Result<Bytes> withMemoryCap(std::span<const uint8_t> bytes, uint64_t cap_pages) {
+  // Only a module that parses, and so has at most one memory, is capped: the cap rewrites one.
+  if (auto info = parse(bytes); !info) return info.error();
   auto secs = sections(bytes);
   if (!secs) return secs.error();
   auto spot = findMemoryLimits(bytes, *secs);

@@ -72,6 +72,25 @@ TEST(ModuleBinary, CapsImportedMemoryAndAddsAMaximum) {
   EXPECT_EQ(info->memory->max_pages, 16u);
 }
 
+// Found by fuzzing: with two memories (multi-memory) the cap rewrote the first and left the
+// second at its own maximum, so a guest could grow past the limit through it.
+TEST(ModuleBinary, SeveralMemoriesAreRefusedRatherThanHalfCapped) {
+  const Bytes two_imported = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, 0x1f, 0x02,
+                              0x03, 'e',  'n',  'v',  0x06, 'm',  'e',  'm',  'o',  'r',  'y',
+                              0x02, 0x01, 0x01, 0x40, 0x03, 'e',  'n',  'v',  0x06, 'm',  'e',
+                              'm',  'o',  'r',  'y',  0x02, 0x01, 0x01, 0x40};
+  Bytes imported_and_defined = kImportedMemory;
+  imported_and_defined.insert(imported_and_defined.end(), {0x05, 0x03, 0x01, 0x00, 0x40});
+  for (const Bytes& module : {two_imported, imported_and_defined}) {
+    auto info = parse(module);
+    ASSERT_FALSE(info.ok());
+    EXPECT_EQ(info.error().message, "modules with several memories are not supported");
+    auto capped = withMemoryCap(module, 16);
+    ASSERT_FALSE(capped.ok());
+    EXPECT_EQ(capped.error().message, "modules with several memories are not supported");
+  }
+}
+
 TEST(ModuleBinary, ReadsRealPolicyImportsAndExports) {
   auto bytes = test::readFile(test::testWasmDir() / "engine_probe.wasm");
   auto info = parse(bytes);
