@@ -1,31 +1,21 @@
 #include "cluster/controller_process.h"
 
-#include <curl/curl.h>
-
 #include <chrono>
 #include <sstream>
 
 #include "cluster/harness_process.h"
+#include "net/http_client.h"
 
 namespace kw::test {
 
 using namespace std::chrono_literals;
 
 std::pair<long, std::string> httpGet(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* out) {
-        static_cast<std::string*>(out)->append(p, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return {status, body};
+  net::Request request;
+  request.url = url;
+  request.timeout_ms = 5000;
+  auto response = net::HttpClient().perform(request);
+  return {response.ok() ? response.status : 0, response.body};
 }
 
 ControllerProcess::ControllerProcess(const ClusterEnv& env, const std::string& ns,

@@ -1,6 +1,5 @@
 #include "cluster/harness.h"
 
-#include <curl/curl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -295,7 +294,6 @@ class Starter {
 }  // namespace
 
 int start(const Options& options) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   return Starter(options).run();
 }
 

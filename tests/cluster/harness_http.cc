@@ -1,16 +1,10 @@
 #include "cluster/harness_http.h"
 
-#include <curl/curl.h>
+#include <utility>
+
+#include "support/test_http.h"
 
 namespace kw::cluster {
-namespace {
-
-size_t appendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-}  // namespace
 
 std::string HttpsAnswer::describe() const {
   if (status == 0) return error.empty() ? "no answer" : error;
@@ -20,28 +14,16 @@ std::string HttpsAnswer::describe() const {
 HttpsAnswer httpsGet(const std::string& url, const std::filesystem::path& ca,
                      const std::filesystem::path& cert, const std::filesystem::path& key,
                      long timeout_ms) {
+  net::Request request;
+  request.url = url;
+  request.timeout_ms = timeout_ms;
+  auto response = test::performTrusting(request, ca, cert, key);
   HttpsAnswer answer;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    answer.error = "curl_easy_init failed";
-    return answer;
-  }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
-  if (!cert.empty()) {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, cert.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, key.c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK)
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
+  answer.body = std::move(response.body);
+  if (response.ok())
+    answer.status = response.status;
   else
-    answer.error = curl_easy_strerror(rc);
-  curl_easy_cleanup(curl);
+    answer.error = response.error;
   return answer;
 }
 

@@ -10,7 +10,7 @@ namespace kw::cluster {
 struct HttpsAnswer {
   long status = 0;  // 0: no HTTP answer (see error)
   std::string body;
-  std::string error;  // libcurl's reason when the request failed
+  std::string error;  // why the request failed (a CA file unread, no connection...)
   // "HTTP 200: ok" or the transport error, for messages.
   std::string describe() const;
 };

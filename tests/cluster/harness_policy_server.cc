@@ -1,12 +1,11 @@
 #include "cluster/harness_policy_server.h"
 
-#include <curl/curl.h>
-
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cluster/harness_http.h"
 #include "cluster/harness_pki.h"
 #include "cluster/harness_process.h"
 #include "cluster/webhooks.h"
@@ -26,27 +25,11 @@ constexpr char kSentinelName[] = "sentinel.kubewarden-cpp.admission";
 // No policy has this id: the policy-server answers 404, so the sentinel's call always fails.
 constexpr char kSentinelPolicy[] = "kubewarden-cpp-sentinel";
 
-size_t appendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 // GET url/readiness, trusting only `ca`; true on 200.
 bool ready(const std::string& url, const fs::path& ca, std::string& last) {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, (url + "/readiness").c_str());
-  curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  last = rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP " + std::to_string(status) + ": " + body;
-  return rc == CURLE_OK && status == 200;
+  auto answer = httpsGet(url + "/readiness", ca);
+  last = answer.describe();
+  return answer.status == 200;
 }
 
 // A probe Pod only the sentinel of `kind` sees, created with dryRun so nothing is stored.

@@ -1,6 +1,5 @@
 #include "cluster/kubelet_standin.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/selector.h"
+#include "support/test_http.h"
 
 namespace kw::cluster {
 namespace fs = std::filesystem;
@@ -76,22 +76,9 @@ struct PodRun {
   std::string last_status;  // the last status we wrote, to write only differences
 };
 
-size_t discard(char*, size_t size, size_t n, void*) {
-  return size * n;
-}
-
 // One readiness check as the kubelet makes it: HTTP(S) GET, any certificate, 200-399 is ready.
 bool probeHttp(const std::string& url, long timeout_ms) {
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
+  long status = test::probeStatus(url, timeout_ms);
   return status >= 200 && status < 400;
 }
 
@@ -595,7 +582,6 @@ class Standin {
 }  // namespace
 
 int runKubeletStandin(const StandinOptions& o, const std::atomic<bool>& stop) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   std::error_code ec;
   fs::create_directories(o.dir / "logs", ec);
   fs::create_directories(o.dir / "pods", ec);

@@ -2,7 +2,6 @@
 // paths get crd_admission's answers; other paths and methods are refused.
 #include "controller/admission_server.h"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -10,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/test_env.h"
+#include "support/test_http.h"
 
 namespace kw::controller {
 namespace {
@@ -17,37 +17,16 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Reply {
-  long status = 0;
-  std::string body;
-  std::string error;
-};
-
-size_t collect(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
 // POSTs (or GETs, with method "GET") over HTTPS, trusting only `ca`.
-Reply call(const std::string& url, const fs::path& ca, const std::string& body,
-           const char* method = "POST") {
-  Reply reply;
-  CURL* curl = curl_easy_init();
-  struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-  if (std::string(method) == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  CURLcode code = curl_easy_perform(curl);
-  if (code != CURLE_OK) reply.error = curl_easy_strerror(code);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return reply;
+net::Response call(const std::string& url, const fs::path& ca, const std::string& body,
+                   const char* method = "POST") {
+  net::Request request;
+  request.method = method;
+  request.url = url;
+  request.headers = {"Content-Type: application/json"};
+  if (request.method == "POST") request.body = body;
+  request.timeout_ms = 10000;
+  return test::performTrusting(request, ca);
 }
 
 class AdmissionServerTest : public ::testing::Test {
@@ -111,8 +90,8 @@ TEST_F(AdmissionServerTest, AnswersReviewsOnUpstreamsPaths) {
   ASSERT_NE(server.port(), 0);
   const fs::path ca = dir_ / "tls.crt";
 
-  Reply refused = call(url(server, "/validate-policies-kubewarden-io-v1-clusteradmissionpolicy"),
-                       ca, capReview("protect", "monitor").dump());
+  auto refused = call(url(server, "/validate-policies-kubewarden-io-v1-clusteradmissionpolicy"), ca,
+                      capReview("protect", "monitor").dump());
   ASSERT_EQ(refused.error, "");
   EXPECT_EQ(refused.status, 200);
   json review = json::parse(refused.body);
@@ -122,12 +101,12 @@ TEST_F(AdmissionServerTest, AnswersReviewsOnUpstreamsPaths) {
             "ClusterAdmissionPolicy.policies.kubewarden.io \"pods\" is invalid: spec.mode: "
             "Forbidden: field cannot transition from protect to monitor. Recreate instead.");
 
-  Reply admitted = call(url(server, "/validate-policies-kubewarden-io-v1-clusteradmissionpolicy"),
-                        ca, capReview("monitor", "protect").dump());
+  auto admitted = call(url(server, "/validate-policies-kubewarden-io-v1-clusteradmissionpolicy"),
+                       ca, capReview("monitor", "protect").dump());
   EXPECT_EQ(json::parse(admitted.body)["response"]["allowed"], true);
 
-  Reply defaulted = call(url(server, "/mutate-policies-kubewarden-io-v1-clusteradmissionpolicy"),
-                         ca, capReview("protect", "protect").dump());
+  auto defaulted = call(url(server, "/mutate-policies-kubewarden-io-v1-clusteradmissionpolicy"), ca,
+                        capReview("protect", "protect").dump());
   EXPECT_EQ(json::parse(defaulted.body)["response"]["patchType"], "JSONPatch");
 }
 
@@ -139,7 +118,7 @@ TEST_F(AdmissionServerTest, RefusesOtherPathsMethodsAndBodies) {
   EXPECT_EQ(
       call(url(server, "/mutate-policies-kubewarden-io-v1-policyserver"), ca, "", "GET").status,
       405);
-  Reply garbage = call(url(server, "/mutate-policies-kubewarden-io-v1-policyserver"), ca, "{not");
+  auto garbage = call(url(server, "/mutate-policies-kubewarden-io-v1-policyserver"), ca, "{not");
   EXPECT_EQ(garbage.status, 400);
   EXPECT_NE(garbage.body.find("not a JSON AdmissionReview"), std::string::npos) << garbage.body;
 }

@@ -1,7 +1,5 @@
 #include "support/cluster_env.h"
 
-#include <curl/curl.h>
-
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +10,7 @@
 
 #include "common/base64.h"
 #include "kube/config.h"
+#include "net/http_client.h"
 
 #ifndef KW_CLUSTER_DIR
 #error "KW_CLUSTER_DIR must name the harness directory (build/cluster)"
@@ -102,32 +101,20 @@ bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 }
 
 namespace {
-size_t appendTo(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-}  // namespace
-
-namespace {
 // POST `body` to etcd's HTTP gateway (`path` under /v3/); its answer, or the error.
 Result<std::string> etcdPost(const std::string& etcd_url, const std::string& path,
                              const std::string& body) {
-  std::string answer;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, (etcd_url + path).c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendTo);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return makeError("etcd " + path + ": " + curl_easy_strerror(rc));
-  if (status != 200)
-    return makeError("etcd " + path + ": HTTP " + std::to_string(status) + ": " + answer);
-  return answer;
+  net::Request request;
+  request.method = "POST";
+  request.url = etcd_url + path;
+  request.body = body;
+  request.timeout_ms = 30000;
+  auto response = net::HttpClient().perform(request);
+  if (!response.ok()) return makeError("etcd " + path + ": " + response.error);
+  if (response.status != 200)
+    return makeError("etcd " + path + ": HTTP " + std::to_string(response.status) + ": " +
+                     response.body);
+  return response.body;
 }
 }  // namespace
 

@@ -1,6 +1,5 @@
 #include "support/registry_process.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -20,6 +19,7 @@
 
 #include "support/server_process.h"
 #include "support/test_env.h"
+#include "support/test_http.h"
 
 namespace kw::test {
 namespace fs = std::filesystem;
@@ -106,10 +106,6 @@ std::string base64(const std::string& in) {
                           static_cast<int>(in.size()));
   out.resize(static_cast<size_t>(n));
   return out;
-}
-
-size_t discard(char*, size_t size, size_t n, void*) {
-  return size * n;
 }
 
 }  // namespace
@@ -208,16 +204,7 @@ bool RegistryProcess::waitReady(int timeout_ms) {
       pid_ = -1;
       return false;
     }
-    CURL* h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);  // only asking whether it is up
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
+    long status = probeStatus(url, 1000);
     if (status == 200 || status == 401) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
