@@ -96,7 +96,10 @@ std::optional<std::string> WorkQueue::get() {
     if (delayed_.empty()) {
       cv_.wait(lock);
     } else {
-      cv_.wait_until(lock, delayed_.begin()->first);
+      // A copy: wait_until reads its deadline again after waking, and by then addAfter may
+      // have erased the entry this would otherwise refer to.
+      const Clock::time_point wake = delayed_.begin()->first;
+      cv_.wait_until(lock, wake);
     }
   }
   std::string key = std::move(queue_.front());

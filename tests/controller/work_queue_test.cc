@@ -129,5 +129,18 @@ TEST(WorkQueue, ADelayedKeyWakesAWorkerAlreadyWaiting) {
   EXPECT_EQ(*waiter.get(), "soon");
 }
 
+// A worker waiting for the earliest delayed key must not hold on to that entry: rescheduling the
+// key earlier removes it, and the worker still read its time after waking (a use after free that
+// `make test-asan` found in the controller). The worker gets the key at its new, earlier time.
+TEST(WorkQueue, RescheduleEarlierWhileAWorkerWaitsForTheOldTime) {
+  WorkQueue q;
+  q.addAfter("k", 10s);
+  auto waiter = std::async(std::launch::async, [&] { return q.get(); });
+  EXPECT_EQ(waiter.wait_for(50ms), std::future_status::timeout) << "nothing is due yet";
+  q.addAfter("k", 20ms);
+  ASSERT_EQ(waiter.wait_for(5s), std::future_status::ready) << "the earlier time must wake it";
+  EXPECT_EQ(*waiter.get(), "k");
+}
+
 }  // namespace
 }  // namespace kw::controller
