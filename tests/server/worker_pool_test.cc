@@ -22,37 +22,46 @@ using Admission = WorkerPool::Admission;
 
 constexpr auto kPatience = 10s;  // a broken pool fails the test instead of hanging it
 
-// A job that holds its thread until released, and says when it has started.
+// A job that holds its thread until released, and says when it has started. The job shares
+// its state rather than pointing into the Blocker: a test may end, and destroy the Blocker, while
+// the released job is still returning from its wait (ASan saw that use after free).
 class Blocker {
  public:
   WorkerPool::Job job() {
-    return [this] {
-      started_.set_value();
-      release_future_.wait();
+    return [state = state_] {
+      state->started.set_value();
+      state->released.wait();
     };
   }
-  bool waitStarted() { return started_future_.wait_for(kPatience) == std::future_status::ready; }
+  bool waitStarted() {
+    return state_->started_future.wait_for(kPatience) == std::future_status::ready;
+  }
   void release() {
-    if (!released_.exchange(true)) release_.set_value();
+    if (!state_->release_once.exchange(true)) state_->release.set_value();
   }
   ~Blocker() { release(); }
 
  private:
-  std::promise<void> started_, release_;
-  std::future<void> started_future_ = started_.get_future();
-  std::shared_future<void> release_future_ = release_.get_future().share();
-  std::atomic<bool> released_{false};
+  struct State {
+    std::promise<void> started, release;
+    std::future<void> started_future = started.get_future();
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> release_once{false};
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
-// A task that records which of its two callbacks ran.
+// A task that records which of its two callbacks ran. The callbacks share the promise, as the
+// Blocker's job does, so a Probe may go away while a worker is still leaving its callback.
 struct Probe {
-  std::promise<std::string> outcome;
-  std::future<std::string> future = outcome.get_future();
+  std::shared_ptr<std::promise<std::string>> outcome =
+      std::make_shared<std::promise<std::string>>();
+  std::future<std::string> future = outcome->get_future();
 
   WorkerPool::Task task(const void* group = nullptr,
                         Clock::time_point deadline = Clock::time_point::max()) {
-    return WorkerPool::Task{[this] { outcome.set_value("ran"); },
-                            [this] { outcome.set_value("expired"); }, deadline, group};
+    return WorkerPool::Task{[o = outcome] { o->set_value("ran"); },
+                            [o = outcome] { o->set_value("expired"); }, deadline, group};
   }
   std::string wait() {
     if (future.wait_for(kPatience) != std::future_status::ready) return "no answer";
