@@ -51,12 +51,14 @@ class Images : public ::testing::TestWithParam<std::string> {
   }
 
   // Runs the image's entrypoint from `rootfs` in a mount namespace: the root filesystem bound
-  // read-only, a tmpfs on /tmp (as Kubernetes mounts an emptyDir there), as uid 65532.
+  // read-only, /proc mounted (a container runtime always provides it; LeakSanitizer needs it in
+  // `make test-asan`), a tmpfs on /tmp (as Kubernetes mounts an emptyDir there), as uid 65532.
   static std::string chrootCommand(const fs::path& rootfs, const std::string& prepare,
                                    const std::string& command) {
     std::string r = rootfs.string();
-    return "unshare -m sh -c 'set -e; mount --bind " + r + " " + r + "; mount -o remount,bind,ro " +
-           r + " " + r + "; mount -t tmpfs -o mode=1777 tmpfs " + r + "/tmp; " + prepare +
+    return "unshare -m sh -c 'set -e; mount --bind " + r + " " + r + "; mkdir -p " + r +
+           "/proc; mount -o remount,bind,ro " + r + " " + r + "; mount -t proc proc " + r +
+           "/proc; mount -t tmpfs -o mode=1777 tmpfs " + r + "/tmp; " + prepare +
            " exec chroot --userspec=65532:65532 " + r + " " + command + "'";
   }
 
