@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fuzz_common.h"
+#include "kw/wasm/memory_caller.h"
 #include "wasi/wasi_context.h"
 #include "wasi/wasi_imports.h"
 
@@ -26,24 +27,6 @@ using kw::wasm::Value;
 
 constexpr uint32_t kMemSize = 64 * 1024;
 constexpr size_t kMaxCalls = 64;
-
-class FakeCaller : public kw::wasm::Caller {
- public:
-  explicit FakeCaller(void* host_data) : mem(kMemSize), host_data_(host_data) {}
-
-  std::optional<std::span<uint8_t>> memory(uint64_t ptr, uint64_t len) override {
-    if (ptr > mem.size() || len > mem.size() - ptr) return std::nullopt;
-    return std::span<uint8_t>(mem.data() + ptr, len);
-  }
-  void* hostData() override { return host_data_; }
-  void fail(kw::wasm::FailKind, std::string, int32_t) override { failed = true; }
-
-  std::vector<uint8_t> mem;
-  bool failed = false;
-
- private:
-  void* host_data_;
-};
 
 kw::wasi::WasiContext* contextOf(void* host_data) {
   return static_cast<kw::wasi::WasiContext*>(host_data);
@@ -108,16 +91,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fill(dst.begin(), dst.end(), uint8_t{0x5a});
     return true;
   });
-  FakeCaller caller(&ctx);
+  kw::wasm::MemoryCaller caller(kMemSize, &ctx);
   auto image = in.take(in.raw(2) % 4096);
   std::copy(image.begin(), image.end(), caller.mem.begin());
 
-  for (size_t calls = 0; calls < kMaxCalls && !in.empty() && !caller.failed; ++calls) {
+  for (size_t calls = 0; calls < kMaxCalls && !in.empty() && caller.failures.empty(); ++calls) {
     const auto& fn = functions[in.byte() % functions.size()];
     std::vector<Value> args;
     for (ValType t : fn.type.params) args.push_back(in.value(t));
     auto results = fn.callback(caller, args);
-    if (!caller.failed) KW_FUZZ_CHECK(results.size() == fn.type.results.size());
+    if (caller.failures.empty()) KW_FUZZ_CHECK(results.size() == fn.type.results.size());
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-// The in-memory WASI host, exercised without an engine: a FakeCaller provides 64 KiB of linear
+// The in-memory WASI host, exercised without an engine: a MemoryCaller provides 64 KiB of linear
 // memory and records failures, and each test invokes the registered callbacks directly.
 #include "wasi/wasi_imports.h"
 
@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "kw/wasm/memory_caller.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/wasi_context.h"
 
@@ -32,25 +33,7 @@ int32_t code(Errno e) {
   return static_cast<int32_t>(e);
 }
 
-class FakeCaller : public kw::wasm::Caller {
- public:
-  explicit FakeCaller(void* host_data) : mem(kMemSize), host_data_(host_data) {}
-
-  std::optional<std::span<uint8_t>> memory(uint64_t ptr, uint64_t len) override {
-    if (ptr > mem.size() || len > mem.size() - ptr) return std::nullopt;
-    return std::span<uint8_t>(mem.data() + ptr, len);
-  }
-  void* hostData() override { return host_data_; }
-  void fail(FailKind kind, std::string message, int32_t exit_code) override {
-    failures.push_back(CallError{kind, std::move(message), exit_code});
-  }
-
-  std::vector<uint8_t> mem;
-  std::vector<CallError> failures;
-
- private:
-  void* host_data_;
-};
+using kw::wasm::MemoryCaller;
 
 Value I(int64_t v) {
   return Value::fromI32(static_cast<int32_t>(v));
@@ -65,7 +48,7 @@ WasiContext* contextOf(void* host_data) {
 
 class WasiImportsTest : public ::testing::Test {
  protected:
-  WasiImportsTest() : caller_(&ctx_) { addWasiImports(set_, contextOf); }
+  WasiImportsTest() : caller_(kMemSize, &ctx_) { addWasiImports(set_, contextOf); }
 
   const kw::wasm::HostFunction* fn(std::string_view name) { return set_.find(kModuleName, name); }
 
@@ -133,7 +116,7 @@ class WasiImportsTest : public ::testing::Test {
   }
 
   WasiContext ctx_;
-  FakeCaller caller_;
+  MemoryCaller caller_;
   kw::wasm::ImportSet set_;
 };
 
@@ -636,7 +619,7 @@ TEST_F(WasiImportsTest, BadPointersAreEfault) {
 TEST(WasiImportsWiringTest, MissingContextAbortsTheGuest) {
   kw::wasm::ImportSet set;
   addWasiImports(set, [](void*) -> WasiContext* { return nullptr; });
-  FakeCaller caller(nullptr);
+  MemoryCaller caller(kMemSize, nullptr);
   const auto* f = set.find(kModuleName, "fd_write");
   ASSERT_NE(f, nullptr);
   std::vector<Value> args = {I(1), I(0), I(0), I(0)};
