@@ -3,6 +3,10 @@
 # for an always-accept waPC policy and for safe-labels, over HTTP and HTTPS, at 1, 16 and 64
 # connections (CONNS="16 64" to choose), with GET /readiness on the same server as the pure-HTTP
 # floor. One run.
+# The last column is the server's own CPU time per request (utime+stime from /proc over the run,
+# divided by the requests wrk completed): on two shared cores req/s moves by 15-20% between runs
+# as wrk and the server compete for them, while the CPU a request costs the server moves far less,
+# so it is the figure to compare when judging a change to the serving path.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,8 +33,11 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = [[$body]]
 LUA
 
-echo "| scheme | target | conns | req/s | p50 ms | p99 ms | vs readiness |"
-echo "|---|---|---|---|---|---|---|"
+cpu_ticks() {  # utime + stime of the server so far, in clock ticks
+  awk '{print $14 + $15}' "/proc/$server_pid/stat"
+}
+echo "| scheme | target | conns | req/s | p50 ms | p99 ms | vs readiness | server CPU µs/req |"
+echo "|---|---|---|---|---|---|---|---|"
 for scheme in http https; do
   extra=(--workers 2)
   [ "$scheme" = https ] && extra+=(--cert-file "$work/cert.pem" --key-file "$work/key.pem")
@@ -40,12 +47,17 @@ for scheme in http https; do
     floor=""
     for target in /readiness /validate/always-accept /validate/safe-labels; do
       script=(); [ "$target" != /readiness ] && script=(-s "$work/post.lua")
+      before=$(cpu_ticks)
       out=$(wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "${script[@]}" \
         "$scheme://127.0.0.1:3311$target" 2>&1)
-      python3 - "$scheme" "$target" "$conns" "$floor" "$out" <<'PY'
+      ticks=$(( $(cpu_ticks) - before ))
+      python3 - "$scheme" "$target" "$conns" "$floor" "$out" "$ticks" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 scheme, target, conns, floor, out = sys.argv[1:6]
+ticks, hz = int(sys.argv[6]), int(sys.argv[7])
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+requests = int(re.search(r"(\d+) requests in", out).group(1))
+cpu_us = ticks / hz * 1e6 / requests
 def ms(p):
     m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", out, re.M)
     v, u = float(m.group(1)), m.group(2)
@@ -53,7 +65,8 @@ def ms(p):
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 ratio = f"{rps / float(floor):.2f}" if floor else "1.00 (floor)"
 note = f" ({errors.group(1)} non-2xx!)" if errors else ""
-print(f"| {scheme} | {target} | {conns} | {rps:.0f}{note} | {ms(50):.3f} | {ms(99):.3f} | {ratio} |")
+print(f"| {scheme} | {target} | {conns} | {rps:.0f}{note} | {ms(50):.3f} | {ms(99):.3f} | {ratio} "
+      f"| {cpu_us:.1f} |")
 open("/tmp/kw_bench_last_rps", "w").write(str(rps))
 PY
       [ "$target" = /readiness ] && floor=$(cat /tmp/kw_bench_last_rps)
