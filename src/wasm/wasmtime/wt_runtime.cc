@@ -1,6 +1,11 @@
 #include "wasm/wasmtime/wt_runtime.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <cstdlib>
+
+#include "wasm/wasmtime/wt_pool_size.h"
 
 namespace kw::wasm::wt {
 namespace {
@@ -12,6 +17,13 @@ constexpr const char* kConfigVersion = "cfg1";
 // memory slot reserves 4 GiB of address space (no bounds checks: guard pages catch
 // out-of-bounds accesses), so 1000 slots take 4 TiB of the 128 TiB a process has.
 constexpr uint32_t kPoolSlots = 1000;
+// What one slot takes of the pool's mapping: the 4 GiB memory reservation, its guard (32 MiB by
+// default) and room for wasmtime's rounding. Over-estimated on purpose: the probe must fail
+// wherever wasmtime's own mapping would.
+constexpr size_t kSlotAddressSpace = (size_t(4) << 30) + (size_t(64) << 20);
+// With fewer slots than this the pool would cap concurrent evaluations below what a server with
+// many workers runs; instances are then allocated one by one instead, which has no cap.
+constexpr uint32_t kMinPoolSlots = 32;
 // Slots a module keeps mapped after its instance dies, so the next instance of the same module
 // reuses its copy-on-write memory image without mapping it again.
 constexpr uint32_t kWarmSlots = 64;
@@ -34,24 +46,43 @@ size_t keepResident() {
   return v ? size_t(std::strtoull(v, nullptr, 10)) : kKeepResident;
 }
 
-void configurePool(wasm_config_t* config) {
+void configurePool(wasm_config_t* config, uint32_t slots) {
   wasmtime_pooling_allocation_config_t* pool = wasmtime_pooling_allocation_config_new();
-  wasmtime_pooling_allocation_config_total_core_instances_set(pool, kPoolSlots);
-  wasmtime_pooling_allocation_config_total_memories_set(pool, kPoolSlots);
-  wasmtime_pooling_allocation_config_total_tables_set(pool, kPoolSlots);
+  wasmtime_pooling_allocation_config_total_core_instances_set(pool, slots);
+  wasmtime_pooling_allocation_config_total_memories_set(pool, slots);
+  wasmtime_pooling_allocation_config_total_tables_set(pool, slots);
   // The per-store limiter enforces each policy's cap; the pool only bounds the wasm32 range.
   wasmtime_pooling_allocation_config_max_memory_size_set(pool, size_t(4) << 30);
   // Go and TinyGo policies have large function tables and instance contexts.
   wasmtime_pooling_allocation_config_table_elements_set(pool, 100'000);
   wasmtime_pooling_allocation_config_max_core_instance_size_set(pool, size_t(8) << 20);
-  wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, kWarmSlots);
+  wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, std::min(kWarmSlots, slots));
   wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, keepResident());
   wasmtime_pooling_allocation_config_table_keep_resident_set(pool, kTableKeepResident);
   wasmtime_pooling_allocation_strategy_set(config, pool);
   wasmtime_pooling_allocation_config_delete(pool);
 }
 
-wasm_config_t* configure() {
+// Chooses the pool's size from the address space there is, and says so when it is short.
+uint32_t choosePoolSlots() {
+  const uint32_t slots =
+      poolSlotsThatFit(kPoolSlots, kMinPoolSlots, kSlotAddressSpace, canReserveAddressSpace);
+  const size_t gib_per_slot = kSlotAddressSpace >> 30;
+  if (slots == 0) {
+    spdlog::warn(
+        "wasmtime: not enough address space to pool {} instances ({} GiB each, check ulimit -v); "
+        "instances are allocated one by one instead, and fresh instances are slower",
+        kMinPoolSlots, gib_per_slot);
+  } else if (slots < kPoolSlots) {
+    spdlog::warn(
+        "wasmtime: address space for {} of {} pooled instances ({} GiB each, check ulimit -v); "
+        "at most {} evaluations can run at once",
+        slots, kPoolSlots, gib_per_slot, slots);
+  }
+  return slots;
+}
+
+wasm_config_t* configure(uint32_t pool_slots) {
   wasm_config_t* config = wasm_config_new();
   // Deadlines: compiled code checks the epoch at function entries and loop headers.
   wasmtime_config_epoch_interruption_set(config, true);
@@ -59,7 +90,7 @@ wasm_config_t* configure() {
   // A fresh instance maps its module's memory image copy-on-write instead of copying the data
   // segments (already wasmtime's default: stated because the design depends on it).
   wasmtime_config_memory_init_cow_set(config, true);
-  configurePool(config);
+  if (pool_slots > 0) configurePool(config, pool_slots);
   // For profiling only: KW_WASMTIME_PERFMAP=1 writes /tmp/perf-<pid>.map, so `perf report`
   // names guest functions instead of showing JIT addresses.
   if (std::getenv("KW_WASMTIME_PERFMAP")) {
@@ -73,7 +104,8 @@ wasm_config_t* configure() {
 Runtime& Runtime::get() {
   static Runtime* runtime = [] {
     auto* r = new Runtime;
-    r->engine = wasm_engine_new_with_config(configure());
+    r->pool_slots = choosePoolSlots();
+    r->engine = wasm_engine_new_with_config(configure(r->pool_slots));
     if (!r->engine) std::abort();  // only a broken configuration gets here
     r->settings_id = std::string("wasmtime-") + KW_WASMTIME_BUILD_ID + "-" + kConfigVersion;
     return r;
@@ -81,6 +113,12 @@ Runtime& Runtime::get() {
   return *runtime;
 }
 
-void tick(const Runtime& runtime) { wasmtime_engine_increment_epoch(runtime.engine); }
+uint32_t poolSlotsInUse() {
+  return Runtime::get().pool_slots;
+}
+
+void tick(const Runtime& runtime) {
+  wasmtime_engine_increment_epoch(runtime.engine);
+}
 
 }  // namespace kw::wasm::wt
