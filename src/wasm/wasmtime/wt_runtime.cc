@@ -90,6 +90,13 @@ wasm_config_t* configure(uint32_t pool_slots) {
   // A fresh instance maps its module's memory image copy-on-write instead of copying the data
   // segments (already wasmtime's default: stated because the design depends on it).
   wasmtime_config_memory_init_cow_set(config, true);
+#if defined(__SANITIZE_THREAD__)
+  // Cranelift's compile threads (rayon) hand work over with Rust atomics, which ThreadSanitizer
+  // cannot see, so every parallel compile would be reported as thousands of races inside
+  // wasmtime. The TSan build compiles on the calling thread; nothing of ours runs on those
+  // threads.
+  wasmtime_config_parallel_compilation_set(config, false);
+#endif
   if (pool_slots > 0) configurePool(config, pool_slots);
   // For profiling only: KW_WASMTIME_PERFMAP=1 writes /tmp/perf-<pid>.map, so `perf report`
   // names guest functions instead of showing JIT addresses.
