@@ -1,12 +1,13 @@
 // The engine contract, checked on every engine of the build with a probe guest: typed calls both
 // ways, traps, the deadline, the memory cap, bad pointers and sharing one compiled module across
 // threads.
+#include "kw/wasm/engine.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "kw/wasm/engine.h"
 #include "support/engines.h"
 #include "support/test_env.h"
 
@@ -24,7 +25,9 @@ struct ProbeState {
 
 ImportSet probeImports() {
   ImportSet set;
-  set.add({"env", "host_i64", {{ValType::I64}, {ValType::I64}},
+  set.add({"env",
+           "host_i64",
+           {{ValType::I64}, {ValType::I64}},
            [](Caller& c, std::span<const Value> a) {
              auto* s = static_cast<ProbeState*>(c.hostData());
              s->last_i64 = a[0].i64;
@@ -32,10 +35,10 @@ ImportSet probeImports() {
              s->oob_ok = c.read(0xFFFFFFF0ull, 64, s->oob_read);
              return std::vector<Value>{Value::fromI64(a[0].i64 * 10)};
            }});
-  set.add({"env", "host_f64", {{ValType::F64}, {ValType::F64}},
-           [](Caller&, std::span<const Value> a) {
-             return std::vector<Value>{Value::fromF64(a[0].f64 + 0.5)};
-           }});
+  set.add(
+      {"env", "host_f64", {{ValType::F64}, {ValType::F64}}, [](Caller&, std::span<const Value> a) {
+         return std::vector<Value>{Value::fromF64(a[0].f64 + 0.5)};
+       }});
   set.add({"env", "host_fail", {{}, {}}, [](Caller& c, std::span<const Value>) {
              c.fail(FailKind::HostError, "host refused");
              return std::vector<Value>{};
@@ -312,7 +315,8 @@ TEST_P(EngineTest, OneCompiledModuleServesManyThreads) {
         auto inst = engine->instantiate(*m, io);
         if (!std::holds_alternative<InstancePtr>(inst)) return;
         Value a[2] = {Value::fromI32(t), Value::fromI32(i)};
-        auto r = std::get<InstancePtr>(inst)->call("add", a, Clock::now() + std::chrono::seconds(5));
+        auto r =
+            std::get<InstancePtr>(inst)->call("add", a, Clock::now() + std::chrono::seconds(5));
         if (std::holds_alternative<std::vector<Value>>(r) &&
             std::get<std::vector<Value>>(r).at(0).i32 == t + i) {
           ++good;
@@ -338,20 +342,29 @@ TEST(EngineParity, FailuresReadTheSameOnEveryEngine) {
     auto engine = test::makeEngine(name);
     auto m = engine->compile(bytes);
     if (!m) return out;
-    ProbeState s;
-    InstanceOptions io{&imports, &s};
-    auto inst = engine->instantiate(*m, io);
-    if (!std::holds_alternative<InstancePtr>(inst)) return out;
-    auto& i = *std::get<InstancePtr>(inst);
+    // Each call gets a fresh instance, as each request does: a trap leaves the guest's globals
+    // (its shadow stack pointer after `recurse`) where it stopped, and the next call on the
+    // same instance would then fail for that reason instead of its own.
+    auto failure = [&](const char* export_name, std::span<const Value> args,
+                       std::chrono::milliseconds budget) {
+      ProbeState s;
+      InstanceOptions io{&imports, &s};
+      auto inst = engine->instantiate(*m, io);
+      if (!std::holds_alternative<InstancePtr>(inst)) return std::string("no instance");
+      auto deadline = budget.count() ? Clock::now() + budget : kNever;
+      auto r = std::get<InstancePtr>(inst)->call(export_name, args, deadline);
+      auto* e = std::get_if<CallError>(&r);
+      return e ? std::string(toString(e->kind)) + ": " + e->message : std::string("no error");
+    };
     Value oob[1] = {Value::fromI32(int32_t(0xFFFFFFF0u))};
     Value deep[1] = {Value::fromI32(10'000'000)};
-    auto soon = Clock::now() + std::chrono::milliseconds(20);
-    for (auto r : {i.call("trap", {}, kNever), i.call("read_at", oob, kNever),
-                   i.call("recurse", deep, kNever), i.call("call_fail", {}, kNever),
-                   i.call("spin", {}, soon), i.call("nope", {}, kNever)}) {
-      auto* e = std::get_if<CallError>(&r);
-      out.push_back(e ? std::string(toString(e->kind)) + ": " + e->message : "no error");
-    }
+    const std::chrono::milliseconds none{0};
+    out.push_back(failure("trap", {}, none));
+    out.push_back(failure("read_at", oob, none));
+    out.push_back(failure("recurse", deep, none));
+    out.push_back(failure("call_fail", {}, none));
+    out.push_back(failure("spin", {}, std::chrono::milliseconds(20)));
+    out.push_back(failure("nope", {}, none));
     return out;
   };
   auto reference = messages(names[0]);
