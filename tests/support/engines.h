@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -21,6 +22,9 @@ std::shared_ptr<wasm::Engine> makeEngine(const std::string& name,
 // One engine per name for the whole test process, with default options: for suites that
 // cache compiled modules across cases.
 std::shared_ptr<wasm::Engine> sharedEngine(const std::string& name);
+// Compiles engine_probe.wasm (`bytes`, from testWasmDir()) on `engine`, instantiates it with host
+// functions that do nothing and calls add(40, 2). "" when that answers 42, else what went wrong.
+std::string runProbeAdd(wasm::Engine& engine, std::span<const uint8_t> bytes);
 // "v8" / "wasmtime" as the test-name suffix.
 std::string engineTestName(const ::testing::TestParamInfo<std::string>& info);
 
@@ -37,14 +41,13 @@ auto forEveryEngine(const std::vector<Case>& cases) {
 template <typename Case, std::string (*CaseName)(const ::testing::TestParamInfo<Case>&)>
 std::string engineCaseName(const ::testing::TestParamInfo<EngineCase<Case>>& info) {
   // Combine varies the engine fastest, so the case's own index is the quotient.
-  ::testing::TestParamInfo<Case> inner(std::get<0>(info.param),
-                                       info.index / engineNames().size());
+  ::testing::TestParamInfo<Case> inner(std::get<0>(info.param), info.index / engineNames().size());
   return CaseName(inner) + "_" + std::get<1>(info.param);
 }
 
 }  // namespace kw::test
 
 // Instantiates a value-parametrised suite (TEST_P on a TestWithParam<std::string>) once per engine.
-#define KW_INSTANTIATE_FOR_ENGINES(Suite)                                              \
+#define KW_INSTANTIATE_FOR_ENGINES(Suite)                                                  \
   INSTANTIATE_TEST_SUITE_P(Engines, Suite, ::testing::ValuesIn(::kw::test::engineNames()), \
                            ::kw::test::engineTestName)

@@ -39,21 +39,7 @@ class CodeCacheTest : public ::testing::Test {
     EngineOptions options;
     options.code_cache_dir = dir_.string();
     auto engine = test::makeEngine("wasmtime", options);
-    auto m = engine->compile(bytes_);
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    // The probe's host functions are not called here; they only need to exist.
-    ImportSet imports;
-    auto unused = [](Caller&, std::span<const Value>) { return std::vector<Value>{}; };
-    imports.add({"env", "host_i64", {{ValType::I64}, {ValType::I64}}, unused});
-    imports.add({"env", "host_f64", {{ValType::F64}, {ValType::F64}}, unused});
-    imports.add({"env", "host_fail", {{}, {}}, unused});
-    InstanceOptions io{&imports, nullptr};
-    auto inst = engine->instantiate(*m, io);
-    ASSERT_TRUE(std::holds_alternative<InstancePtr>(inst));
-    Value args[2] = {Value::fromI32(40), Value::fromI32(2)};
-    auto r = std::get<InstancePtr>(inst)->call("add", args, std::chrono::steady_clock::time_point::max());
-    ASSERT_TRUE(std::holds_alternative<std::vector<Value>>(r));
-    EXPECT_EQ(std::get<std::vector<Value>>(r).at(0).i32, 42);
+    EXPECT_EQ(test::runProbeAdd(*engine, bytes_), "");
   }
 
   std::vector<fs::path> entries() const {
@@ -127,7 +113,8 @@ TEST_F(CodeCacheTest, AnEntryFromAnotherBuildIsDiscardedAndRebuilt) {
   // Same layout, another engine build named in the header.
   auto first = good.find('\n');
   auto second = good.find('\n', first + 1);
-  std::string foreign = good.substr(0, first + 1) + "wasmtime-0.0.0-elsewhere" + good.substr(second);
+  std::string foreign =
+      good.substr(0, first + 1) + "wasmtime-0.0.0-elsewhere" + good.substr(second);
   rewrite(entry, foreign);
   compileAndRun();
   EXPECT_EQ(slurp(onlyEntry()), good);

@@ -4,13 +4,11 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "support/engines.h"
@@ -69,7 +67,7 @@ size_t mappedBytes() {
 
 // Runs in a child process (a death-test statement): limits the address space to what is mapped
 // plus `headroom`, then creates the process's wasmtime engine and runs a module. Exits 0 when
-// the module ran and the pool's size is what `expect_pool` says, 1-4 otherwise; an abort in
+// the module ran and the pool's size is what `expect_pool` says, 1-3 otherwise; an abort in
 // wasmtime fails the parent's exit-code check.
 void runWithAddressSpaceHeadroom(size_t headroom, bool expect_pool) {
   auto bytes = test::readFile(test::testWasmDir() / "engine_probe.wasm");
@@ -77,26 +75,10 @@ void runWithAddressSpaceHeadroom(size_t headroom, bool expect_pool) {
   rlimit rl{limit, limit};
   if (bytes.empty() || mappedBytes() == 0 || setrlimit(RLIMIT_AS, &rl) != 0) std::_Exit(1);
   auto engine = test::makeEngine("wasmtime", EngineOptions{});
-  auto m = engine->compile(bytes);
-  if (!m.ok()) std::_Exit(2);
-  ImportSet imports;
-  auto unused = [](Caller&, std::span<const Value>) { return std::vector<Value>{}; };
-  imports.add({"env", "host_i64", {{ValType::I64}, {ValType::I64}}, unused});
-  imports.add({"env", "host_f64", {{ValType::F64}, {ValType::F64}}, unused});
-  imports.add({"env", "host_fail", {{}, {}}, unused});
-  InstanceOptions io{&imports, nullptr};
-  auto inst = engine->instantiate(*m, io);
-  if (!std::holds_alternative<InstancePtr>(inst)) std::_Exit(3);
-  Value args[2] = {Value::fromI32(40), Value::fromI32(2)};
-  auto r =
-      std::get<InstancePtr>(inst)->call("add", args, std::chrono::steady_clock::time_point::max());
-  if (!std::holds_alternative<std::vector<Value>>(r) ||
-      std::get<std::vector<Value>>(r).at(0).i32 != 42) {
-    std::_Exit(3);
-  }
+  if (!test::runProbeAdd(*engine, bytes).empty()) std::_Exit(2);
   const uint32_t slots = wt::poolSlotsInUse();
   const bool pooled_as_expected = expect_pool ? (slots > 0 && slots < 1000) : slots == 0;
-  std::_Exit(pooled_as_expected ? 0 : 4);
+  std::_Exit(pooled_as_expected ? 0 : 3);
 }
 
 class PoolSizeUnderLimit : public ::testing::Test {
