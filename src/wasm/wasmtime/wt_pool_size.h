@@ -1,8 +1,8 @@
 // How many instance slots the pooling allocator can have. wasmtime reserves the address space
 // of every slot's memory (a whole wasm32 memory plus its guard) in one mapping when the engine
 // is created, and aborts the process when that mapping fails. Where address space is short
-// (`ulimit -v`, a container's RLIMIT_AS, ThreadSanitizer's shadow layout, which leaves about
-// 1.5 TiB for the application), we ask for fewer slots instead, or for no pool at all.
+// (`ulimit -v`, a container's RLIMIT_AS, ThreadSanitizer's shadow layout, which leaves room for
+// about 250 slots), we ask for fewer slots instead, or for no pool at all.
 #pragma once
 
 #include <cstddef>

@@ -6,11 +6,11 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "http/process_metrics.h"
 #include "support/engines.h"
 #include "support/test_env.h"
 #include "wasm/wasmtime/wt_pool_size.h"
@@ -56,13 +56,10 @@ TEST(PoolSize, TheProbeTellsAMappableSizeFromAnImpossibleOne) {
   EXPECT_FALSE(wt::canReserveAddressSpace(size_t(1) << 62));  // beyond any x86-64 address space
 }
 
-// The address space this process has mapped so far, from /proc/self/status (VmSize, in kB).
+// The address space this process has mapped so far (the process metrics' VirtualMemory).
 size_t mappedBytes() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;
-  }
-  return 0;
+  auto stats = http::readProcessStats();
+  return stats ? stats->virtual_bytes : 0;
 }
 
 // Runs in a child process (a death-test statement): limits the address space to what is mapped
